@@ -87,6 +87,10 @@ const big = (def = 0) => ({ type: 'bigint' as const, default: def, transformer: 
 const bool = (def = false) => ({ type: 'boolean' as const, default: def });
 const real = (def = 0) => ({ type: 'double' as const, default: def });
 
+// Indexes on the columns the API filters and sorts on; names match migrations/.
+const indexes = <T>(table: string, columns: (keyof T & string)[]) =>
+  columns.map((c) => ({ name: `IDX_${table}_${c}`, columns: [c] }));
+
 // mysql2 returns BIGINT as string; the API speaks numbers.
 const bigintNumber = {
   to: (v: number | undefined) => v,
@@ -119,6 +123,7 @@ export const DeviceEntity = new EntitySchema<DeviceRow>({
     uptime: big(),
   },
   uniques: [{ name: 'UQ_devices_deviceid', columns: ['deviceid'] }],
+  indices: indexes<DeviceRow>('devices', ['name', 'online', 'addtime', 'uptime', 'host']),
 });
 
 export const ChannelEntity = new EntitySchema<ChannelRow>({
@@ -155,6 +160,7 @@ export const ChannelEntity = new EntitySchema<ChannelRow>({
     uptime: big(),
   },
   uniques: [{ name: 'UQ_channels_channelid', columns: ['channelid'] }],
+  indices: indexes<ChannelRow>('channels', ['deviceid', 'status', 'name', 'parentid', 'addtime']),
 });
 
 export const StreamEntity = new EntitySchema<StreamRow>({
@@ -182,6 +188,7 @@ export const StreamEntity = new EntitySchema<StreamRow>({
     uptime: big(),
   },
   uniques: [{ name: 'UQ_streams_streamid', columns: ['streamid'] }],
+  indices: indexes<StreamRow>('streams', ['deviceid', 'channelid', 'status', 't', 'addtime']),
 });
 
 export const entities = [DeviceEntity, ChannelEntity, StreamEntity];

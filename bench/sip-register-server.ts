@@ -1,0 +1,58 @@
+// Child process of bench/sip-register.ts: our SIP server on 127.0.0.1 (ephemeral port) with
+// device credentials in SQLite through the gateway's storage (typeorm DataSource, devices table),
+// so the benchmark's RSS and CPU are the server's alone. Talks to the parent over IPC:
+// -> { type: 'ready', port, seeded }   <- { type: 'stats' } -> { type: 'stats', rss, cpuUserUs, cpuSystemUs, registered, online }
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSipServer, type DeviceCredentialStore } from '@gb28181/sip-core';
+import { openDataSource } from '../packages/gateway-api/src/storage/data-source.ts';
+import { DeviceEntity, type DeviceRow } from '../packages/gateway-api/src/storage/entities.ts';
+import { benchDeviceIds, benchPassword, SERVER_ID } from './sip-bench-ids.ts';
+
+const devices = Number(process.env.BENCH_DEVICES ?? 10000);
+const dataDir = mkdtempSync(join(tmpdir(), 'gb-bench-db-'));
+const ds = await openDataSource({ dataDir });
+const repo = ds.getRepository(DeviceEntity);
+const now = Math.floor(Date.now() / 1000);
+const ids = benchDeviceIds(devices);
+for (let i = 0; i < ids.length; i += 500) {
+  const rows: Partial<DeviceRow>[] = ids.slice(i, i + 500).map((deviceid) => ({
+    deviceid, name: deviceid, region: deviceid.slice(0, 10), host: '', port: 0, transport: 'udp', manufacturer: '', model: '', firmware: '',
+    charset: 'auto', stream_mode: 'udp', online: false, regist: false, active: 0, expires: 3600, channels: 0,
+    password: benchPassword(deviceid), addtime: now, uptime: now,
+  }));
+  await repo.insert(rows);
+}
+
+// One indexed SELECT per lookup; sip-core caches lookups itself.
+const credentials: DeviceCredentialStore = {
+  async lookup(deviceId) {
+    const row = await repo.createQueryBuilder('d').select(['d.deviceid', 'd.password', 'd.charset']).addSelect('d.password').where('d.deviceid = :deviceId', { deviceId }).getOne();
+    return row ? { deviceId: row.deviceid, password: row.password, charset: row.charset as 'auto' } : null;
+  },
+};
+
+const server = await createSipServer({
+  serverId: SERVER_ID, host: '127.0.0.1', port: 0, publicIp: '127.0.0.1', registerPolicy: 'known',
+  keepaliveTimeoutS: 180, nonceSecret: 'bench-secret', credentials, catalogOnRegister: false,
+});
+
+process.on('message', (m: { type: string }) => {
+  if (m.type === 'stats') {
+    const cpu = process.cpuUsage();
+    const all = server.devices();
+    process.send?.({
+      type: 'stats', rss: process.memoryUsage().rss, cpuUserUs: cpu.user, cpuSystemUs: cpu.system,
+      registered: all.length, online: all.filter((d) => d.online).length,
+    });
+  } else if (m.type === 'stop') {
+    void (async () => {
+      await server.close();
+      await ds.destroy();
+      rmSync(dataDir, { recursive: true, force: true });
+      process.exit(0);
+    })();
+  }
+});
+process.send?.({ type: 'ready', port: server.port, seeded: ids.length });

@@ -1,0 +1,37 @@
+// What createHttpApp needs from the composition root; routes receive it with defaults filled in.
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { DataSource } from 'typeorm';
+import type { EventBus } from '../events/event-bus.ts';
+import type { DeviceSignaling, PlayService, RecordService } from '../services.ts';
+import type { GbIdAllocator, SerialCounter } from './gb-id-allocator.ts';
+
+export interface HttpConfig {
+  apiTokens: string[];
+  apiAuth: boolean;
+  serverId: string;
+  /** Fallbacks for the settings returned on device creation when no DeviceSignaling is wired. */
+  sipPublicIp?: string;
+  sipPort?: number;
+}
+
+export interface HttpDeps {
+  dataSource: DataSource;
+  config: HttpConfig;
+  play?: PlayService;
+  records?: RecordService;
+  signaling?: DeviceSignaling;
+  events: EventBus;
+  /** false = storage known down: answer 503 "1001" without trying. */
+  storageUp?: () => boolean;
+  health?: () => Promise<object>;
+  /** SharedState.incr, for GB id serials shared across gateway processes. */
+  counter?: SerialCounter;
+  metrics?: Registry;
+  logger?: Logger;
+}
+
+export interface RouteDeps extends HttpDeps {
+  logger: Logger;
+  allocator: GbIdAllocator;
+}

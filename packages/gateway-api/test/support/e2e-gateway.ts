@@ -1,0 +1,167 @@
+// Runs the real gateway (`node --import tsx packages/gateway-api/src/main.ts`) as a child process
+// on free loopback ports with a temp data dir, and talks to it over its REST API. Used by the
+// end-to-end tests and the play benchmarks; kill('SIGKILL') is the crash of the restart test.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+
+/** A port free for both TCP and UDP on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const u = createSocket('udp4');
+      u.once('error', () => resolve(false));
+      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
+}
+
+export interface GatewayProcess {
+  readonly api: string;
+  readonly token: string;
+  readonly sipPort: number;
+  readonly mediaHttpPort: number;
+  readonly dataDir: string;
+  readonly env: Record<string, string>;
+  readonly child: ChildProcess;
+  output(): string;
+  request<T = unknown>(method: string, path: string, body?: Record<string, unknown>): Promise<{ status: number; code: string; data: T }>;
+  /** SIGTERM and wait; idempotent. */
+  stop(): Promise<void>;
+  /** SIGKILL: the process dies without closing anything. */
+  crash(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  /** Extra or overriding GB_* variables. */
+  env?: Record<string, string>;
+  /** Reuse a data dir (restart after a crash). */
+  dataDir?: string;
+  /** Reuse the ports of a previous run (the restarted process must be the same node). */
+  ports?: { sip: number; api: number; http: number; rtmp: number; rtp: [number, number] };
+  startTimeoutMs?: number;
+}
+
+export async function startGateway(o: GatewayOptions = {}): Promise<GatewayProcess> {
+  const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'gb-e2e-'));
+  const ports = o.ports ?? {
+    sip: await freePort(),
+    api: await freePort(),
+    http: await freePort(),
+    rtmp: await freePort(),
+    rtp: rtpRange(),
+  };
+  const token = 'e2e-token-0123456789';
+  const env: Record<string, string> = {
+    GB_DATA_DIR: dataDir,
+    GB_SIP_HOST: '127.0.0.1',
+    GB_SIP_PORT: String(ports.sip),
+    GB_SIP_PUBLIC_IP: '127.0.0.1',
+    GB_API_HOST: '127.0.0.1',
+    GB_API_PORT: String(ports.api),
+    GB_API_TOKEN: token,
+    GB_MEDIA_IP: '127.0.0.1',
+    GB_RTP_PORTS: `${ports.rtp[0]}-${ports.rtp[1]}`,
+    GB_MEDIA_HTTP_PORT: String(ports.http),
+    GB_MEDIA_RTMP_PORT: String(ports.rtmp),
+    GB_MEDIA_PUBLIC_URL: `http://127.0.0.1:${ports.http}`,
+    GB_LOG_LEVEL: 'warn',
+    ...o.env,
+  };
+  const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GB_') && k !== 'DATABASE_URL' && k !== 'REDIS_URL'));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/gateway-api/src/main.ts'], {
+    cwd: repoRoot,
+    env: { ...cleanEnv, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const api = `http://127.0.0.1:${ports.api}`;
+
+  const request = async <T>(method: string, path: string, body?: Record<string, unknown>) => {
+    const res = await fetch(api + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const json = (await res.json().catch(() => ({}))) as { code?: string; data?: T };
+    return { status: res.status, code: json.code ?? '', data: json.data as T };
+  };
+
+  const deadline = Date.now() + (o.startTimeoutMs ?? 30_000);
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`gateway exited ${child.exitCode} at start:\n${out}`);
+    const ok = await fetch(`${api}/health`).then(
+      (r) => r.status < 500 || r.status === 503,
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`gateway did not answer /health within ${o.startTimeoutMs ?? 30_000} ms:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  let stopped: Promise<void> | undefined;
+  const g: GatewayProcess & { ports: typeof ports } = {
+    api,
+    token,
+    sipPort: ports.sip,
+    mediaHttpPort: ports.http,
+    dataDir,
+    env,
+    child,
+    ports,
+    output: () => out,
+    request,
+    stop: () =>
+      (stopped ??= (async () => {
+        if (child.exitCode === null) child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 12_000);
+        await exited;
+        clearTimeout(t);
+      })()),
+    crash: () =>
+      (stopped ??= (async () => {
+        child.kill('SIGKILL');
+        await exited;
+      })()),
+  };
+  return g;
+}
+
+export function portsOf(g: GatewayProcess): NonNullable<GatewayOptions['ports']> {
+  return (g as GatewayProcess & { ports: NonNullable<GatewayOptions['ports']> }).ports;
+}
+
+export function removeDataDir(g: GatewayProcess): void {
+  rmSync(g.dataDir, { recursive: true, force: true });
+}
+
+/** A random 200-port window, so parallel test files rarely meet (the engine skips busy ports). */
+function rtpRange(): [number, number] {
+  const base = 20000 + Math.floor(Math.random() * 40) * 200;
+  return [base, base + 199];
+}

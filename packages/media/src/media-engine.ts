@@ -1,0 +1,186 @@
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { InvalidStateError } from './errors.ts';
+import { createHlsHttpHook } from './hls-server.ts';
+import { MediaStream } from './media-stream.ts';
+import { nmsHost, type PlayerEvent } from './nms-host.ts';
+import { PortPool } from './port-pool.ts';
+import { RtpReceiver } from './rtp-receiver.ts';
+import { TypedEmitter } from './typed-emitter.ts';
+import type { MediaEngineEvents, MediaEngineOptions, OpenStreamOptions } from './types.ts';
+
+const APP = 'rtp';
+const STREAM_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const TICK_MS = 500;
+
+/**
+ * The media composition root: RTP ports, one MediaStream per received stream, node-media-server
+ * (RTMP / HTTP-FLV / WS-FLV) and HLS on its HTTP port. Several engines may share one process:
+ * they share node-media-server (one per process) and must then agree on its ports.
+ */
+export class MediaEngine extends TypedEmitter<MediaEngineEvents> {
+  readonly #o: Required<Omit<MediaEngineOptions, 'logger'>>;
+  readonly #log: Logger;
+  readonly #pool: PortPool;
+  readonly #streams = new Map<string, MediaStream>();
+  readonly #opening = new Set<string>();
+  #timer: NodeJS.Timeout | null = null;
+  #removeHook: () => void = () => {};
+  #closed = false;
+  #closing: Promise<void> | null = null;
+
+  private constructor(o: MediaEngineOptions) {
+    super();
+    this.#o = {
+      hls: { segmentSeconds: 2, playlistSize: 6 },
+      noViewerCloseS: 300,
+      firstPacketTimeoutS: 10,
+      idleTimeoutS: 10,
+      reorderWindow: 32,
+      ...o,
+    };
+    this.#log = o.logger ?? pino({ level: 'silent' });
+    this.emitterLogger = this.#log;
+    this.#pool = new PortPool(o.rtpPorts, o.bindIp);
+  }
+
+  static async create(o: MediaEngineOptions): Promise<MediaEngine> {
+    const engine = new MediaEngine(o);
+    await engine.#start();
+    return engine;
+  }
+
+  /** Actual HTTP-FLV/WS-FLV/HLS port (resolved when 0 was asked), null when disabled. */
+  get httpPort(): number | null {
+    return nmsHost.httpPort;
+  }
+
+  get rtmpPort(): number | null {
+    return nmsHost.rtmpPort;
+  }
+
+  get streamCount(): number {
+    return this.#streams.size;
+  }
+
+  async #start(): Promise<void> {
+    await nmsHost.acquire({
+      bindIp: this.#o.bindIp,
+      httpPort: this.#o.httpPort,
+      rtmpPort: this.#o.rtmpPort,
+      dataDir: this.#o.dataDir,
+      logger: this.#log,
+    });
+    nmsHost.on('play', this.#onPlay);
+    nmsHost.on('donePlay', this.#onDonePlay);
+    this.#removeHook = nmsHost.addHttpHook(
+      createHlsHttpHook(APP, (id) => {
+        const s = this.#streams.get(id);
+        if (!s) return undefined;
+        return { dir: this.#hlsDir(id), playlist: () => s.hls.playlist, touch: (c) => s.viewerCounter.touchHls(c) };
+      }),
+    );
+    this.#timer = setInterval(() => {
+      const now = Date.now();
+      for (const s of this.#streams.values()) s.tick(now);
+    }, TICK_MS);
+    this.#timer.unref();
+  }
+
+  #hlsDir(streamId: string): string {
+    return join(this.#o.dataDir, 'hls', streamId);
+  }
+
+  #streamOf(e: PlayerEvent): MediaStream | undefined {
+    const prefix = `/${APP}/`;
+    return e.streamPath.startsWith(prefix) ? this.#streams.get(e.streamPath.slice(prefix.length)) : undefined;
+  }
+
+  readonly #onPlay = (e: PlayerEvent): void => {
+    this.#streamOf(e)?.viewerCounter.addPlayer(e.sessionId, e.protocol);
+  };
+
+  readonly #onDonePlay = (e: PlayerEvent): void => {
+    this.#streamOf(e)?.viewerCounter.removePlayer(e.sessionId);
+  };
+
+  stream(streamId: string): MediaStream | undefined {
+    return this.#streams.get(streamId);
+  }
+
+  streams(): MediaStream[] {
+    return [...this.#streams.values()];
+  }
+
+  /** Opens a receive port (from the range unless `port` is given) and starts publishing `rtp/<streamId>`. */
+  async openStream(o: OpenStreamOptions): Promise<MediaStream> {
+    if (this.#closed) throw new InvalidStateError('media engine is closed');
+    if (!STREAM_ID.test(o.streamId)) throw new TypeError(`streamId ${JSON.stringify(o.streamId)} must be 1-64 of [A-Za-z0-9_-]`);
+    if (o.transport !== 'udp' && o.transport !== 'tcp-passive' && o.transport !== 'tcp-active') {
+      throw new TypeError(`transport ${String(o.transport)} is not udp, tcp-passive or tcp-active`);
+    }
+    if (this.#streams.has(o.streamId) || this.#opening.has(o.streamId)) {
+      throw new InvalidStateError(`stream ${o.streamId} is already open`);
+    }
+    this.#opening.add(o.streamId);
+    try {
+      const open = (port: number): Promise<RtpReceiver> =>
+        RtpReceiver.open({ transport: o.transport, bindIp: this.#o.bindIp, port, logger: this.#log });
+      const receiver =
+        o.port !== undefined ? await this.#pool.acquireExact(o.port, open) : (await this.#pool.acquire(open)).value;
+      const poolPort = o.port ?? receiver.port;
+      let publisher;
+      try {
+        publisher = nmsHost.publish(`/${APP}/${o.streamId}`);
+      } catch (err) {
+        await receiver.close();
+        this.#pool.release(poolPort);
+        throw err;
+      }
+      const stream = new MediaStream({
+        streamId: o.streamId,
+        transport: o.transport,
+        receiver,
+        publisher,
+        hlsDir: this.#hlsDir(o.streamId),
+        hls: this.#o.hls,
+        noViewerCloseS: this.#o.noViewerCloseS,
+        firstPacketTimeoutS: this.#o.firstPacketTimeoutS,
+        idleTimeoutS: this.#o.idleTimeoutS,
+        reorderWindow: this.#o.reorderWindow,
+        expectedSsrc: o.expectedSsrc,
+        logger: this.#log,
+        onClosed: (s, reason) => {
+          if (this.#streams.get(s.streamId) === s) this.#streams.delete(s.streamId);
+          this.#pool.release(poolPort);
+          this.safeEmit('streamClose', { streamId: s.streamId, reason });
+        },
+      });
+      stream.on('viewers', (viewers) => this.safeEmit('viewers', { streamId: o.streamId, viewers }));
+      stream.on('close', ({ reason }) => this.#log.debug({ streamId: o.streamId, reason }, 'stream close event'));
+      this.#streams.set(o.streamId, stream);
+      return stream;
+    } finally {
+      this.#opening.delete(o.streamId);
+    }
+  }
+
+  /** Closes every stream and releases node-media-server (stopped with the last engine of the process). */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closed = true;
+    this.#closing = (async () => {
+      if (this.#timer) clearInterval(this.#timer);
+      await Promise.allSettled([...this.#streams.values()].map((s) => s.close('engine closed')));
+      this.#removeHook();
+      nmsHost.off('play', this.#onPlay);
+      nmsHost.off('donePlay', this.#onDonePlay);
+      await nmsHost.release();
+    })();
+    return this.#closing;
+  }
+}
+
+export function createMediaEngine(opts: MediaEngineOptions): Promise<MediaEngine> {
+  return MediaEngine.create(opts);
+}

@@ -1,0 +1,337 @@
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import type http from 'node:http';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { PortInUseError, InvalidStateError } from './errors.ts';
+import { TypedEmitter } from './typed-emitter.ts';
+import type { FlvTag } from './flv-muxer.ts';
+
+/*
+ * node-media-server 4.4.3 keeps its state in a module-level context, so it exists once per process.
+ * This host embeds it as a ref-counted singleton. It reaches into the pinned version's src/ internals
+ * (logger, BroadcastServer, BaseSession, Flv) to publish FLV tags in-process and to hook its HTTP server.
+ */
+
+const require = createRequire(import.meta.url);
+
+interface NmsLogger {
+  level: string;
+  log(message: string, level?: string): void;
+}
+interface NmsSession {
+  id: string;
+  ip: string;
+  protocol: string;
+  isPublisher: boolean;
+  streamApp: string;
+  streamName: string;
+  streamPath: string;
+  close(): void;
+}
+interface NmsAvPacket {
+  codec_type: number;
+  size: number;
+  data: Buffer;
+}
+interface NmsBroadcast {
+  publisher: NmsSession | null;
+  subscribers: Map<string, NmsSession>;
+  postPublish(session: NmsSession): string | null;
+  donePublish(session: NmsSession): void;
+  _finishPublish(): void;
+  broadcastMessage(packet: NmsAvPacket): void;
+}
+interface NmsContext {
+  broadcasts: Map<string, NmsBroadcast>;
+  sessions: Map<string, NmsSession>;
+  eventEmitter: import('node:events').EventEmitter;
+}
+interface NmsInstance {
+  httpServer: { httpServer?: http.Server; wsServer?: import('node:events').EventEmitter };
+  rtmpServer: { tcpServer?: net.Server };
+  run(): Promise<void>;
+  stop(): Promise<void>;
+}
+type NmsConstructor = new (config: Record<string, unknown>) => NmsInstance;
+type BroadcastConstructor = new (streamPath: string) => NmsBroadcast;
+type BaseSessionConstructor = new () => NmsSession;
+interface FlvProtocol {
+  parserTag(type: number, time: number, size: number, data: Buffer): NmsAvPacket;
+}
+
+const nmsLogger = require('node-media-server/src/core/logger.js') as NmsLogger;
+const NodeMediaServer = require('node-media-server') as NmsConstructor;
+const Context = require('node-media-server/src/core/context.js') as NmsContext;
+const BroadcastServer = require('node-media-server/src/server/broadcast_server.js') as BroadcastConstructor;
+const BaseSession = require('node-media-server/src/session/base_session.js') as BaseSessionConstructor;
+const Flv = require('node-media-server/src/protocol/flv.js') as FlvProtocol;
+
+export interface NmsHostOptions {
+  bindIp: string;
+  /** 0 = an ephemeral port, null = no HTTP-FLV/WS-FLV listener */
+  httpPort: number | null;
+  /** 0 = an ephemeral port, null = no RTMP listener */
+  rtmpPort: number | null;
+  dataDir: string;
+  logger: Logger;
+}
+
+export interface PlayerEvent {
+  streamPath: string;
+  sessionId: string;
+  protocol: 'rtmp' | 'flv';
+}
+
+export type NmsHostEvents = {
+  play: [PlayerEvent];
+  donePlay: [PlayerEvent];
+};
+
+/** Answers an HTTP request in front of node-media-server; returns false to pass it on. */
+export type HttpHook = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+
+/** Publishes FLV tags in-process as one stream path of node-media-server. */
+export interface NmsPublisher {
+  readonly streamPath: string;
+  sendTag(tag: FlvTag): void;
+  /** Ends the publish at once (no 30 s grace) and closes every player of the path. */
+  end(): void;
+}
+
+/** Checks that nobody listens on `port` (TCP) so node-media-server's process.exit on EADDRINUSE cannot trigger. */
+export function assertTcpPortFree(setting: string, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', () => reject(new PortInUseError(setting, port)));
+    srv.listen({ port, host, exclusive: true }, () => {
+      const got = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(got));
+    });
+  });
+}
+
+function listening(server: net.Server, setting: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (server.listening) return resolve();
+    server.once('listening', () => resolve());
+    server.once('error', () => reject(new PortInUseError(setting, port)));
+  });
+}
+
+function stripExitOnError(server: import('node:events').EventEmitter | undefined, logger: Logger, name: string): void {
+  if (!server) return;
+  // node-media-server's listeners call process.exit(1); ours report and let the caller decide
+  server.removeAllListeners('error');
+  server.on('error', (err: Error) => logger.error({ err }, `${name} error`));
+}
+
+class InProcessPublisher implements NmsPublisher {
+  readonly #session: NmsSession;
+  readonly #broadcast: NmsBroadcast;
+  #ended = false;
+
+  constructor(
+    readonly streamPath: string,
+    onEnd: () => void,
+  ) {
+    this.#onEnd = onEnd;
+    const session = new BaseSession();
+    const [, app = '', name = ''] = streamPath.split('/');
+    session.protocol = 'flv';
+    session.isPublisher = true;
+    session.streamApp = app;
+    session.streamName = name;
+    session.streamPath = streamPath;
+    this.#session = session;
+    const broadcast = Context.broadcasts.get(streamPath) ?? new BroadcastServer(streamPath);
+    Context.broadcasts.set(streamPath, broadcast);
+    if (broadcast.publisher) {
+      // a stale publish of the same path (within its grace window) must not block ours
+      broadcast._finishPublish();
+    }
+    const err = broadcast.postPublish(session);
+    if (err) throw new InvalidStateError(err);
+    Context.sessions.set(session.id, session);
+    this.#broadcast = broadcast;
+  }
+
+  readonly #onEnd: () => void;
+
+  sendTag(tag: FlvTag): void {
+    if (this.#ended) return;
+    const packet = Flv.parserTag(tag.type, tag.timestamp, tag.data.length, tag.data);
+    this.#broadcast.broadcastMessage(packet);
+  }
+
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#broadcast.donePublish(this.#session);
+    this.#broadcast._finishPublish();
+    Context.sessions.delete(this.#session.id);
+    for (const player of [...this.#broadcast.subscribers.values()]) {
+      try {
+        player.close();
+      } catch {
+        // a player whose socket is already gone
+      }
+    }
+    this.#onEnd();
+  }
+}
+
+/** The process-wide node-media-server, shared by every media engine of the process. */
+export class NmsHost extends TypedEmitter<NmsHostEvents> {
+  httpPort: number | null = null;
+  rtmpPort: number | null = null;
+  readonly #hooks = new Set<HttpHook>();
+  readonly #publishers = new Map<string, NmsPublisher>();
+  #nms: NmsInstance | null = null;
+  #refs = 0;
+
+  /** Subscribers (RTMP, HTTP-FLV, WS-FLV players) of a stream path. */
+  playerCount(streamPath: string): number {
+    let n = 0;
+    for (const s of Context.broadcasts.get(streamPath)?.subscribers.values() ?? []) if (s.ip !== '') n++;
+    return n;
+  }
+
+  addHttpHook(hook: HttpHook): () => void {
+    this.#hooks.add(hook);
+    return () => this.#hooks.delete(hook);
+  }
+
+  publish(streamPath: string): NmsPublisher {
+    if (!this.#nms) throw new InvalidStateError('node-media-server is not running');
+    if (this.#publishers.has(streamPath)) throw new InvalidStateError(`${streamPath} is already published`);
+    const pub = new InProcessPublisher(streamPath, () => this.#publishers.delete(streamPath));
+    this.#publishers.set(streamPath, pub);
+    return pub;
+  }
+
+  async acquire(opts: NmsHostOptions): Promise<void> {
+    if (this.#nms) {
+      const clash =
+        (opts.httpPort && this.httpPort !== opts.httpPort) || (opts.rtmpPort && this.rtmpPort !== opts.rtmpPort);
+      if (clash) {
+        throw new InvalidStateError(
+          `node-media-server already runs in this process on http ${this.httpPort} / rtmp ${this.rtmpPort}`,
+        );
+      }
+      this.#refs++;
+      return;
+    }
+    this.#refs++;
+    try {
+      await this.#start(opts);
+    } catch (err) {
+      this.#refs--;
+      throw err;
+    }
+  }
+
+  async #start(opts: NmsHostOptions): Promise<void> {
+    const { logger } = opts;
+    const httpPort =
+      opts.httpPort === null ? null : await assertTcpPortFree('GB_MEDIA_HTTP_PORT', opts.httpPort, opts.bindIp);
+    const rtmpPort =
+      opts.rtmpPort === null ? null : await assertTcpPortFree('GB_MEDIA_RTMP_PORT', opts.rtmpPort, opts.bindIp);
+    const config: Record<string, unknown> = {
+      bind: opts.bindIp,
+      store: { path: join(opts.dataDir, 'nms-store') },
+      webadmin: { enable: false },
+    };
+    if (httpPort !== null) config.http = { port: httpPort };
+    if (rtmpPort !== null) config.rtmp = { port: rtmpPort };
+    // its constructor forces debug level and prints with console.log; route it into our logger
+    nmsLogger.log = (message: string, level = 'info') => {
+      if (level === 'error') logger.warn({ nms: true }, message);
+      else logger.debug({ nms: true }, message);
+    };
+    const nms = new NodeMediaServer(config);
+    const httpServer = nms.httpServer.httpServer;
+    if (httpServer) {
+      const app = httpServer.listeners('request')[0] as (req: http.IncomingMessage, res: http.ServerResponse) => void;
+      httpServer.removeAllListeners('request');
+      httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+        for (const hook of this.#hooks) {
+          try {
+            if (hook(req, res)) return;
+          } catch (err) {
+            logger.error({ err, url: req.url }, 'media HTTP hook failed');
+            if (!res.headersSent) res.writeHead(500).end();
+            return;
+          }
+        }
+        app(req, res);
+      });
+    }
+    stripExitOnError(httpServer, logger, 'media HTTP server');
+    stripExitOnError(nms.httpServer.wsServer, logger, 'media WebSocket server');
+    const onPlay = (s: NmsSession): void => {
+      if (s.protocol === 'flv' || s.protocol === 'rtmp') {
+        this.safeEmit('play', { streamPath: s.streamPath, sessionId: s.id, protocol: s.protocol });
+      }
+    };
+    const onDonePlay = (s: NmsSession): void => {
+      if (s.protocol === 'flv' || s.protocol === 'rtmp') {
+        this.safeEmit('donePlay', { streamPath: s.streamPath, sessionId: s.id, protocol: s.protocol });
+      }
+    };
+    Context.eventEmitter.on('postPlay', onPlay);
+    Context.eventEmitter.on('donePlay', onDonePlay);
+    this.#detach = () => {
+      Context.eventEmitter.off('postPlay', onPlay);
+      Context.eventEmitter.off('donePlay', onDonePlay);
+    };
+    const runP = nms.run();
+    const rtmpServer = nms.rtmpServer.tcpServer;
+    stripExitOnError(rtmpServer, logger, 'RTMP server');
+    this.#nms = nms;
+    try {
+      await Promise.all([
+        httpServer && httpPort !== null ? listening(httpServer, 'GB_MEDIA_HTTP_PORT', httpPort) : undefined,
+        rtmpServer && rtmpPort !== null ? listening(rtmpServer, 'GB_MEDIA_RTMP_PORT', rtmpPort) : undefined,
+        runP,
+      ]);
+    } catch (err) {
+      this.#nms = null;
+      await this.#stop(nms);
+      throw err;
+    }
+    this.httpPort = httpPort;
+    this.rtmpPort = rtmpPort;
+  }
+
+  #detach: () => void = () => {};
+
+  async release(): Promise<void> {
+    if (this.#refs === 0) return;
+    if (--this.#refs > 0) return;
+    const nms = this.#nms;
+    this.#nms = null;
+    for (const pub of [...this.#publishers.values()]) pub.end();
+    this.#hooks.clear();
+    if (nms) await this.#stop(nms);
+    this.httpPort = null;
+    this.rtmpPort = null;
+  }
+
+  async #stop(nms: NmsInstance): Promise<void> {
+    this.#detach();
+    const http = nms.httpServer.httpServer;
+    const rtmp = nms.rtmpServer.tcpServer;
+    const closed = [http, rtmp].map(
+      (s) => new Promise<void>((resolve) => (s?.listening ? s.once('close', () => resolve()) : resolve())),
+    );
+    await nms.stop();
+    http?.closeAllConnections();
+    await Promise.all(closed);
+    // node-media-server's constructor starts a module-level sampler and store; both are per process
+    Context.broadcasts.clear();
+  }
+}
+
+/** The one host of this process. */
+export const nmsHost = new NmsHost();

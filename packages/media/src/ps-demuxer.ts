@@ -1,0 +1,449 @@
+import pino, { type Logger } from 'pino';
+import type { AccessUnit, AudioCodec, VideoCodec } from './access-unit.ts';
+import { detectVideoCodec, isKeyAccessUnit } from './annexb.ts';
+import { ByteQueue } from './byte-queue.ts';
+
+const TWO_32 = 2 ** 32;
+const TWO_33 = 2 ** 33;
+const PACK_START = Buffer.from([0, 0, 1, 0xba]);
+const START_CODE = Buffer.from([0, 0, 1]);
+/** A frame larger than this is garbage, not video. */
+const MAX_FRAME_BYTES = 16 * 1024 * 1024;
+/** How far to look past a PSM whose length fields disagree before giving up waiting. */
+const PSM_LOOKAHEAD = 4096;
+
+const VIDEO_TYPES: Record<number, VideoCodec> = { 0x1b: 'h264', 0x24: 'h265' };
+const AUDIO_TYPES: Record<number, AudioCodec> = { 0x0f: 'aac', 0x90: 'g711a', 0x91: 'g711u' };
+
+export interface PsDemuxerStats {
+  frames: number;
+  videoFrames: number;
+  audioFrames: number;
+  /** times the parser lost sync and searched for the next pack header */
+  resyncs: number;
+  /** frames dropped because they were cut by a gap or unusable */
+  droppedFrames: number;
+  videoCodec?: VideoCodec;
+  audioCodec?: AudioCodec;
+}
+
+interface PesState {
+  kind: 'video' | 'audio';
+  /** payload bytes still to come; -1 = unbounded PES (length 0): ends at the next start code */
+  remaining: number;
+}
+
+interface PendingFrame {
+  pts: number;
+  dts: number;
+  views: Buffer[];
+  bytes: number;
+}
+
+/** Unwraps a 33-bit 90 kHz clock into a monotonic number. */
+class ClockUnwrapper {
+  #last?: number;
+  #offset = 0;
+  unwrap(raw: number): number {
+    if (this.#last !== undefined) {
+      const d = raw - this.#last;
+      if (d < -TWO_32) this.#offset += TWO_33;
+      else if (d > TWO_32) this.#offset -= TWO_33;
+    }
+    this.#last = raw;
+    return raw + this.#offset;
+  }
+}
+
+/**
+ * MPEG-2 program stream (GB/T 28181 flavour) byte stream in, access units out.
+ * A video frame is emitted when a video PES with a new PTS begins (or on flush); PES without
+ * PTS, or with the same PTS, continue the current frame. Audio PES are emitted one each.
+ * Never throws on bad input: it counts a resync and searches for the next pack header.
+ */
+export class PsDemuxer {
+  readonly stats: PsDemuxerStats = { frames: 0, videoFrames: 0, audioFrames: 0, resyncs: 0, droppedFrames: 0 };
+  readonly #onAccessUnit: (au: AccessUnit) => void;
+  readonly #log: Logger;
+  readonly #q = new ByteQueue();
+  #resyncing = false;
+  #skipRemaining = 0;
+  #pes?: PesState;
+  #video?: PendingFrame;
+  #audio?: PendingFrame;
+  #videoId = -1;
+  #audioId = -1;
+  /** stream_id -> stream_type from the last PSM */
+  #psm = new Map<number, number>();
+  #detectedVideo?: VideoCodec;
+  #videoCodecSettled = false;
+  #videoClock = new ClockUnwrapper();
+  #videoDtsClock = new ClockUnwrapper();
+  #audioClock = new ClockUnwrapper();
+  #lastAudioPts = 0;
+  #warned = new Set<string>();
+
+  constructor(onAccessUnit: (au: AccessUnit) => void, logger?: Logger) {
+    this.#onAccessUnit = onAccessUnit;
+    this.#log = logger ?? pino({ level: 'silent' });
+  }
+
+  input(chunk: Buffer): void {
+    this.#q.push(chunk);
+    try {
+      this.#drain();
+    } catch (err) {
+      // A parser bug must not take the stream (or the process) down: drop state and resync.
+      this.#log.error({ err }, 'ps demuxer failed; resynchronising');
+      this.#lostSync('internal error');
+    }
+  }
+
+  /** End of input: emits the frame in progress if it is complete. */
+  flush(): void {
+    try {
+      if (this.#pes?.remaining === -1) {
+        this.#takeUnbounded(true);
+      }
+      if (this.#pes) {
+        this.#dropPartial();
+      } else {
+        this.#emitVideo();
+      }
+      this.#q.clear();
+    } catch (err) {
+      this.#log.error({ err }, 'ps demuxer flush failed');
+    }
+  }
+
+  /**
+   * Bytes were lost before the next input (RTP sequence gap). The frame in progress is emitted
+   * when `previousComplete` (the last packet before the gap ended a frame) and the parser sits
+   * between units, else dropped; parsing restarts at the next pack header.
+   */
+  discontinuity(previousComplete: boolean): void {
+    if (this.#pes || this.#q.length > 0 || this.#skipRemaining > 0 || !previousComplete) this.#dropPartial();
+    else this.#emitVideo();
+    this.#q.clear();
+    this.#skipRemaining = 0;
+    this.#resyncing = true;
+  }
+
+  #dropPartial(): void {
+    if (this.#video) this.stats.droppedFrames++;
+    if (this.#pes?.kind === 'audio' && this.#audio) this.stats.droppedFrames++;
+    this.#video = undefined;
+    this.#audio = undefined;
+    this.#pes = undefined;
+  }
+
+  #lostSync(why: string): void {
+    this.stats.resyncs++;
+    this.#log.debug({ why }, 'ps demuxer lost sync');
+    this.#dropPartial();
+    this.#skipRemaining = 0;
+    this.#resyncing = true;
+  }
+
+  #drain(): void {
+    const q = this.#q;
+    for (;;) {
+      if (this.#skipRemaining > 0) {
+        const n = Math.min(this.#skipRemaining, q.length);
+        q.skip(n);
+        this.#skipRemaining -= n;
+        if (this.#skipRemaining > 0) return;
+      }
+      if (this.#pes) {
+        if (!this.#takePesPayload()) return;
+        continue;
+      }
+      if (this.#resyncing && !this.#findPack()) return;
+      if (q.length < 4) return;
+      if (q.byte(0) !== 0 || q.byte(1) !== 0 || q.byte(2) !== 1) {
+        this.#lostSync('no start code');
+        continue;
+      }
+      const id = q.byte(3);
+      if (id === 0xba) {
+        if (!this.#packHeader()) return;
+      } else if (id === 0xb9) {
+        q.skip(4); // program end
+      } else if (id < 0xb9) {
+        this.#lostSync(`start code 0x${id.toString(16)}`);
+      } else {
+        if (q.length < 6) return;
+        const len = (q.byte(4) << 8) | q.byte(5);
+        if (id === 0xbc) {
+          if (!this.#programStreamMap(len)) return;
+        } else if ((id >= 0xe0 && id <= 0xef) || (id >= 0xc0 && id <= 0xdf)) {
+          if (!this.#pesHeader(id, len)) return;
+        } else {
+          // system header, private 1/2, padding, ECM/EMM, directory...: not ours
+          q.skip(6);
+          this.#skipRemaining = len;
+        }
+      }
+    }
+  }
+
+  /** Drops bytes up to the next pack header; false when more data is needed. */
+  #findPack(): boolean {
+    const q = this.#q;
+    if (q.length < 4) return false;
+    const buf = q.coalesce();
+    const at = buf.indexOf(PACK_START);
+    if (at === -1) {
+      q.skip(buf.length - 3);
+      return false;
+    }
+    q.skip(at);
+    this.#resyncing = false;
+    return true;
+  }
+
+  #packHeader(): boolean {
+    const q = this.#q;
+    if (q.length < 14) return false;
+    const b4 = q.byte(4);
+    if ((b4 & 0xc0) === 0x40) {
+      const len = 14 + (q.byte(13) & 0x07);
+      if (q.length < len) return false;
+      q.skip(len);
+    } else if ((b4 & 0xf0) === 0x20) {
+      q.skip(12); // MPEG-1 pack header
+    } else {
+      q.skip(4);
+      this.#lostSync('bad pack header');
+    }
+    return true;
+  }
+
+  /**
+   * PSM. Devices send PSMs whose outer length disagrees with the lengths inside; the end is
+   * whichever candidate is followed by a start code, else the next start code after the PSM.
+   */
+  #programStreamMap(len: number): boolean {
+    const q = this.#q;
+    if (q.length < 12) return false;
+    const psiLen = (q.byte(8) << 8) | q.byte(9);
+    const declaredEnd = 6 + len;
+    let mapLen = -1;
+    if (q.length >= 12 + psiLen) mapLen = (q.byte(10 + psiLen) << 8) | q.byte(11 + psiLen);
+    else if (12 + psiLen > declaredEnd && q.length >= Math.min(declaredEnd + 4, PSM_LOOKAHEAD)) mapLen = 0;
+    else return false;
+    const contentEnd = 16 + psiLen + mapLen;
+    let end = -1;
+    if (contentEnd === declaredEnd) {
+      if (q.length < declaredEnd) return false;
+      end = declaredEnd;
+    } else {
+      const candidates = [...new Set([declaredEnd, contentEnd])].sort((a, b) => a - b);
+      for (const c of candidates) {
+        if (q.length < c + 4) {
+          if (q.length < PSM_LOOKAHEAD) return false;
+          continue;
+        }
+        if (q.byte(c) === 0 && q.byte(c + 1) === 0 && q.byte(c + 2) === 1 && q.byte(c + 3) >= 0xb9) {
+          end = c;
+          break;
+        }
+      }
+      if (end === -1) {
+        const buf = q.coalesce();
+        let at = buf.indexOf(START_CODE, 6);
+        while (at !== -1 && at + 3 < buf.length && buf[at + 3] < 0xb9) at = buf.indexOf(START_CODE, at + 3);
+        if (at === -1 || at + 3 >= buf.length) {
+          if (buf.length < PSM_LOOKAHEAD) return false;
+          q.skip(4);
+          this.#lostSync('PSM without end');
+          return true;
+        }
+        end = at;
+      }
+      this.#warnOnce('psm-length', { declaredEnd, contentEnd, end }, 'PSM lengths disagree with its content');
+    }
+    const psm = q.peek(end);
+    const map = new Map<number, number>();
+    const mapEnd = 12 + psiLen + Math.max(mapLen, 0);
+    const entriesEnd = mapEnd <= end ? mapEnd : Math.max(12 + psiLen, end - 4);
+    for (let p = 12 + psiLen; p + 4 <= entriesEnd; ) {
+      const type = psm[p];
+      const id = psm[p + 1];
+      const infoLen = (psm[p + 2] << 8) | psm[p + 3];
+      map.set(id, type);
+      p += 4 + infoLen;
+    }
+    if (map.size > 0) this.#psm = map;
+    q.skip(end);
+    return true;
+  }
+
+  #pesHeader(id: number, len: number): boolean {
+    const q = this.#q;
+    const kind = id >= 0xe0 ? 'video' : 'audio';
+    if (q.length < 9) return false;
+    const b6 = q.byte(6);
+    if ((b6 & 0xc0) !== 0x80) {
+      // not an MPEG-2 PES header: skip the packet as declared
+      q.skip(6);
+      this.#skipRemaining = len;
+      this.#warnOnce('mpeg1-pes', { id }, 'PES without MPEG-2 header skipped');
+      return true;
+    }
+    const hdrLen = q.byte(8);
+    if (q.length < 9 + hdrLen) return false;
+    const payloadLen = len === 0 ? -1 : 6 + len - 9 - hdrLen;
+    if (payloadLen < -1) {
+      q.skip(4);
+      this.#lostSync('PES header longer than PES');
+      return true;
+    }
+    // Only the first video and first audio stream are demuxed.
+    const ownId = kind === 'video' ? this.#videoId : this.#audioId;
+    if (ownId !== -1 && ownId !== id) {
+      q.skip(6);
+      this.#skipRemaining = len;
+      return true;
+    }
+    if (kind === 'video') this.#videoId = id;
+    else this.#audioId = id;
+
+    const hdr = q.peek(9 + hdrLen);
+    const flags = hdr[7] >> 6;
+    let pts: number | undefined;
+    let dts: number | undefined;
+    if (flags >= 2 && hdrLen >= 5) pts = readTimestamp(hdr, 9);
+    if (flags === 3 && hdrLen >= 10) dts = readTimestamp(hdr, 14);
+    q.skip(9 + hdrLen);
+
+    if (kind === 'video') {
+      if (pts !== undefined) {
+        const upts = this.#videoClock.unwrap(pts);
+        if (this.#video && this.#video.pts !== upts) this.#emitVideo();
+        if (!this.#video) {
+          const udts = dts !== undefined ? this.#videoDtsClock.unwrap(dts) : upts;
+          this.#video = { pts: upts, dts: udts, views: [], bytes: 0 };
+        }
+      } else if (!this.#video) {
+        this.#warnOnce('video-no-pts', {}, 'video PES without PTS and no frame in progress');
+        this.#video = { pts: 0, dts: 0, views: [], bytes: 0 };
+      }
+    } else {
+      const upts = pts !== undefined ? this.#audioClock.unwrap(pts) : this.#lastAudioPts;
+      this.#lastAudioPts = upts;
+      this.#audio = { pts: upts, dts: upts, views: [], bytes: 0 };
+    }
+    this.#pes = { kind, remaining: payloadLen };
+    if (payloadLen === 0) this.#endPes();
+    return true;
+  }
+
+  /** Moves PES payload bytes into the frame in progress; false when more data is needed. */
+  #takePesPayload(): boolean {
+    const pes = this.#pes!;
+    if (pes.remaining === -1) return this.#takeUnbounded(false);
+    const frame = pes.kind === 'video' ? this.#video! : this.#audio!;
+    const n = Math.min(pes.remaining, this.#q.length);
+    if (n > 0) {
+      this.#q.take(n, frame.views);
+      frame.bytes += n;
+      pes.remaining -= n;
+    }
+    if (pes.remaining > 0) return false;
+    this.#endPes();
+    return true;
+  }
+
+  /** Unbounded video PES (length 0): the payload ends at the next pack/system/PES start code. */
+  #takeUnbounded(atEnd: boolean): boolean {
+    const frame = this.#pes!.kind === 'video' ? this.#video! : this.#audio!;
+    const buf = this.#q.coalesce();
+    let at = buf.indexOf(START_CODE);
+    while (at !== -1 && at + 3 < buf.length && buf[at + 3] < 0xb9) at = buf.indexOf(START_CODE, at + 3);
+    let n: number;
+    if (at !== -1 && at + 3 < buf.length) n = at;
+    else n = atEnd ? buf.length : Math.max(0, buf.length - 3);
+    this.#q.take(n, frame.views);
+    frame.bytes += n;
+    if (at === -1 || at + 3 >= buf.length) {
+      if (!atEnd) return this.#checkSize(frame);
+    }
+    this.#endPes();
+    return true;
+  }
+
+  #checkSize(frame: PendingFrame): false {
+    if (frame.bytes > MAX_FRAME_BYTES) this.#lostSync('frame too large');
+    return false;
+  }
+
+  #endPes(): void {
+    const pes = this.#pes!;
+    this.#pes = undefined;
+    if (pes.kind === 'audio') this.#emitAudio();
+    else if (this.#video && this.#video.bytes > MAX_FRAME_BYTES) this.#lostSync('frame too large');
+  }
+
+  #emitVideo(): void {
+    const f = this.#video;
+    this.#video = undefined;
+    if (!f || f.bytes === 0) return;
+    const data = f.views.length === 1 ? f.views[0] : Buffer.concat(f.views, f.bytes);
+    const type = this.#psm.get(this.#videoId);
+    let codec: VideoCodec | undefined = type === undefined ? undefined : VIDEO_TYPES[type];
+    if (type !== undefined && codec === undefined) {
+      this.#warnOnce(`video-type-${type}`, { streamType: type }, 'unsupported video stream type; frames dropped');
+      this.stats.droppedFrames++;
+      return;
+    }
+    if (!this.#videoCodecSettled) {
+      // No PSM, or not yet checked: trust the NAL units (they also catch PSMs that lie about the
+      // codec). A guess from a non-key frame is revisited on the first key frame.
+      const detected = detectVideoCodec(data);
+      if (detected) {
+        if (codec && detected !== codec) this.#warnOnce('psm-codec', { psm: codec, detected }, 'PSM video codec contradicts the NAL units');
+        this.#detectedVideo = detected;
+        if (isKeyAccessUnit(detected, data)) this.#videoCodecSettled = true;
+      }
+    }
+    codec = this.#detectedVideo ?? codec ?? 'h264';
+    this.stats.videoCodec = codec;
+    this.stats.frames++;
+    this.stats.videoFrames++;
+    this.#onAccessUnit({ kind: 'video', codec, data, pts: f.pts, dts: f.dts, key: isKeyAccessUnit(codec, data) });
+  }
+
+  #emitAudio(): void {
+    const f = this.#audio;
+    this.#audio = undefined;
+    if (!f || f.bytes === 0) return;
+    const data = f.views.length === 1 ? f.views[0] : Buffer.concat(f.views, f.bytes);
+    const type = this.#psm.get(this.#audioId);
+    let codec: AudioCodec | undefined = type === undefined ? undefined : AUDIO_TYPES[type];
+    if (type !== undefined && codec === undefined) {
+      this.#warnOnce(`audio-type-${type}`, { streamType: type }, 'unsupported audio stream type; frames dropped');
+      this.stats.droppedFrames++;
+      return;
+    }
+    // Without a PSM: ADTS syncword means AAC; G.711 A-law is the GB default otherwise.
+    codec ??= data.length >= 2 && data[0] === 0xff && (data[1] & 0xf6) === 0xf0 ? 'aac' : 'g711a';
+    this.stats.audioCodec = codec;
+    this.stats.frames++;
+    this.stats.audioFrames++;
+    this.#onAccessUnit({ kind: 'audio', codec, data, pts: f.pts, dts: f.dts, key: true });
+  }
+
+  #warnOnce(key: string, obj: object, msg: string): void {
+    if (this.#warned.has(key)) return;
+    this.#warned.add(key);
+    this.#log.warn(obj, msg);
+  }
+}
+
+function readTimestamp(b: Buffer, o: number): number {
+  return (
+    ((b[o] >> 1) & 0x07) * 2 ** 30 +
+    ((b[o + 1] << 22) | ((b[o + 2] >> 1) << 15) | (b[o + 3] << 7) | (b[o + 4] >> 1))
+  );
+}

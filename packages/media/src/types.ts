@@ -1,0 +1,70 @@
+import type { Logger } from 'pino';
+import type { AudioCodec, VideoCodec } from './access-unit.ts';
+
+export type StreamTransport = 'udp' | 'tcp-passive' | 'tcp-active';
+
+export interface MediaEngineOptions {
+  /** Where RTP receivers listen. Also the bind address of the HTTP/RTMP listeners. */
+  bindIp: string;
+  /** Inclusive range, one port per stream (UDP and TCP both free). GB_RTP_PORTS, default 30000-30500. */
+  rtpPorts: [number, number];
+  /** HTTP-FLV, WS-FLV and HLS (GB_MEDIA_HTTP_PORT, default 8000). 0 = ephemeral, null = no listener. */
+  httpPort: number | null;
+  /** RTMP (GB_MEDIA_RTMP_PORT, default 1935). 0 = ephemeral, null = no listener. */
+  rtmpPort: number | null;
+  /** HLS segments go to `<dataDir>/hls/<streamId>/` (GB_DATA_DIR). */
+  dataDir: string;
+  /** HLS segment target (default 2 s) and live playlist length in segments (default 6). */
+  hls?: { segmentSeconds: number; playlistSize: number };
+  /** 'noViewers' after this long with zero viewers (GB_NO_VIEWER_CLOSE_S, default 300). */
+  noViewerCloseS?: number;
+  /** 'timeout' {reason:'no-first-packet'} when nothing arrived this long after openStream (default 10). */
+  firstPacketTimeoutS?: number;
+  /** 'timeout' {reason:'idle'} when packets stop for this long (default 10). */
+  idleTimeoutS?: number;
+  /** RTP packets held back waiting for a missing one (default 32). */
+  reorderWindow?: number;
+  logger?: Logger;
+}
+
+export interface OpenStreamOptions {
+  streamId: string;
+  app?: 'rtp';
+  transport: StreamTransport;
+  /** A fixed port instead of one from the range. */
+  port?: number;
+  /** SSRC from the SDP answer; packets of another SSRC are counted and logged, not dropped (devices lie). */
+  expectedSsrc?: number;
+}
+
+export interface MediaStreamStats {
+  firstPacketAt?: number;
+  /** `ip:port` of the first packet: the stream is bound to it. */
+  firstPacketFrom?: string;
+  packets: number;
+  bytes: number;
+  lost: number;
+  frames: number;
+  video?: { codec: VideoCodec; width?: number; height?: number };
+  audio?: { codec: AudioCodec };
+  viewers: number;
+  viewersByProtocol: { rtmp: number; flv: number; hls: number };
+  /** datagrams from other sources, rejected connections, unparsable packets */
+  droppedPackets: number;
+}
+
+export type TimeoutReason = 'no-first-packet' | 'idle';
+
+export type MediaStreamEvents = {
+  firstKeyFrame: [];
+  timeout: [{ reason: TimeoutReason }];
+  noViewers: [];
+  viewers: [number];
+  close: [{ reason: string }];
+};
+
+export type MediaEngineEvents = {
+  /** Viewer count of a stream changed. */
+  viewers: [{ streamId: string; viewers: number }];
+  streamClose: [{ streamId: string; reason: string }];
+};

@@ -1,0 +1,43 @@
+// One UDP socket; raw datagrams up, raw buffers down. Replies go to the datagram's source.
+import dgram from 'node:dgram';
+import type { Logger } from 'pino';
+
+export type DatagramHandler = (raw: Buffer, host: string, port: number) => void;
+
+export class UdpTransport {
+  readonly #socket: dgram.Socket;
+  #closed = false;
+
+  private constructor(socket: dgram.Socket) {
+    this.#socket = socket;
+  }
+
+  static async bind(host: string, port: number, onDatagram: DatagramHandler, logger: Logger): Promise<UdpTransport> {
+    const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024 });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    socket.on('error', (err) => logger.warn({ err }, 'sip udp socket error'));
+    socket.on('message', (raw, rinfo) => onDatagram(raw, rinfo.address, rinfo.port));
+    return new UdpTransport(socket);
+  }
+
+  get port(): number {
+    return this.#socket.address().port;
+  }
+
+  send(raw: Buffer, host: string, port: number): void {
+    if (this.#closed) return;
+    this.#socket.send(raw, port, host);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+  }
+}

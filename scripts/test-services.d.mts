@@ -1,0 +1,26 @@
+// Types for test-services.mjs (plain JS so the test runner needs no loader).
+export interface MariadbServer {
+  readonly port: number;
+  readonly dir: string;
+  readonly pid: number | undefined;
+  /** mysql://root@127.0.0.1:<port>/ */
+  readonly rootUrl: string;
+  /** mysql://root@127.0.0.1:<port>/<database> */
+  readonly url: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+  destroy(): Promise<void>;
+}
+export interface RedisServer {
+  readonly url: string;
+  readonly port: number;
+  readonly pid: number | undefined;
+  stop(): Promise<void>;
+}
+export function which(names: string[]): string | undefined;
+export function mariadbdPath(): string | undefined;
+export function redisServerPath(): string | undefined;
+export function freePort(): Promise<number>;
+export function startMariadb(o?: { database?: string; timeoutMs?: number }): Promise<MariadbServer>;
+export function startRedis(o?: { timeoutMs?: number }): Promise<RedisServer>;
