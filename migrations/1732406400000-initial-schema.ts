@@ -62,6 +62,15 @@ export class InitialSchema1732406400000 implements MigrationInterface {
       }),
       true,
     );
+    for (const t of ['devices', 'channels', 'streams']) await this.utf8mb4(q, t);
+  }
+
+  /** Chinese names from catalogs need 4-byte UTF-8 whatever the server's default charset is. */
+  private async utf8mb4(q: QueryRunner, table: string): Promise<void> {
+    const type = q.connection.options.type;
+    if (type === 'mysql' || type === 'mariadb') {
+      await q.query(`ALTER TABLE \`${table}\` CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    }
   }
 
   async down(q: QueryRunner): Promise<void> {

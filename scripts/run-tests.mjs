@@ -48,6 +48,7 @@ async function stopServices() {
   for (const s of started.splice(0).reverse()) await s.stop().catch(() => undefined);
 }
 
+
 const wantServices =
   process.env.GB_TEST_SERVICES === 'on' ||
   (process.env.GB_TEST_SERVICES !== 'off' && selected.some((f) => f.startsWith('packages/gateway-api/')));

@@ -16,11 +16,14 @@ export interface RedisServer {
   readonly url: string;
   readonly port: number;
   readonly pid: number | undefined;
+  /** after stop(): the same port again, empty */
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 export function which(names: string[]): string | undefined;
 export function mariadbdPath(): string | undefined;
 export function redisServerPath(): string | undefined;
+/** free for both TCP and UDP on 127.0.0.1 */
 export function freePort(): Promise<number>;
 export function startMariadb(o?: { database?: string; timeoutMs?: number }): Promise<MariadbServer>;
 export function startRedis(o?: { timeoutMs?: number }): Promise<RedisServer>;

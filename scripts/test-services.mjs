@@ -3,7 +3,8 @@
 // tests that must kill and restart their own database (db-recovery).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -24,15 +25,38 @@ export function which(names) {
 export const mariadbdPath = () => which(['mariadbd', '/usr/sbin/mariadbd', 'mysqld', '/usr/sbin/mysqld']);
 export const redisServerPath = () => which(['redis-server', '/usr/bin/redis-server']);
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
+/** A port free for both TCP and UDP on 127.0.0.1 right now (SIP listens on both). */
+export async function freePort() {
+  for (;;) {
+    const port = await new Promise((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const { port: p } = s.address();
+        s.close(() => resolve(p));
+      });
     });
-  });
+    const udpFree = await new Promise((resolve) => {
+      const u = createSocket('udp4');
+      u.once('error', () => resolve(false));
+      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
+}
+
+// Last resort when the owning process exits without stopping its servers (a crashed test):
+// never leave a mariadbd or redis-server running.
+const live = new Set();
+const tempDirs = new Set();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+function track(child) {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -84,6 +108,7 @@ export async function startMariadb({ database = 'gbtest', timeoutMs = 60000 } = 
   const installDb = which(['mariadb-install-db', '/usr/bin/mariadb-install-db', 'mysql_install_db']);
   if (!installDb) throw new Error('mariadb-install-db not found');
   const dir = mkdtempSync(join(tmpdir(), 'gb-mariadb-'));
+  tempDirs.add(dir);
   const datadir = join(dir, 'data');
   const init = spawnSync(
     installDb,
@@ -103,7 +128,7 @@ export async function startMariadb({ database = 'gbtest', timeoutMs = 60000 } = 
     rootUrl: `mysql://root@127.0.0.1:${port}/`,
     url: `mysql://root@127.0.0.1:${port}/${database}`,
     async start() {
-      child = spawn(
+      child = track(spawn(
         bin,
         [
           '--no-defaults', '--user=root', `--datadir=${datadir}`, `--socket=${join(dir, 'mysqld.sock')}`,
@@ -112,7 +137,7 @@ export async function startMariadb({ database = 'gbtest', timeoutMs = 60000 } = 
           '--performance-schema=OFF', '--max-connections=500', '--innodb-flush-log-at-trx-commit=2',
         ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+      ));
       keepTail(child);
       server.pid = child.pid;
       await waitFor(
@@ -141,6 +166,7 @@ export async function startMariadb({ database = 'gbtest', timeoutMs = 60000 } = 
     async destroy() {
       await stopChild(child);
       rmSync(dir, { recursive: true, force: true });
+      tempDirs.delete(dir);
     },
   };
   try {
@@ -155,36 +181,43 @@ export async function startMariadb({ database = 'gbtest', timeoutMs = 60000 } = 
   return server;
 }
 
-/** Starts redis-server without persistence. Returns { url, port, stop() }. */
+/** Starts redis-server without persistence. Returns { url, port, stop(), start() }: start() after stop() brings it back on the same port, empty. */
 export async function startRedis({ timeoutMs = 15000 } = {}) {
   const bin = redisServerPath();
   if (!bin) throw new Error('redis-server not found (apt-get install redis-server)');
   const port = await freePort();
-  const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  let child;
+  const server = {
+    url: `redis://127.0.0.1:${port}/0`,
+    port,
+    pid: undefined,
+    async start() {
+      child = track(
+        spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      );
+      keepTail(child);
+      server.pid = child.pid;
+      await waitFor(`redis-server on 127.0.0.1:${port}`, () => redisPing(port), timeoutMs, child).catch(async (err) => {
+        await stopChild(child);
+        throw err;
+      });
+    },
+    stop: () => stopChild(child),
+  };
+  await server.start();
+  return server;
+}
+
+function redisPing(port) {
+  return new Promise((resolve) => {
+    const s = createConnection(port, '127.0.0.1');
+    s.once('connect', () => s.write('PING\r\n'));
+    s.once('data', (d) => {
+      s.destroy();
+      resolve(d.toString().startsWith('+PONG'));
+    });
+    s.once('error', () => resolve(false));
   });
-  keepTail(child);
-  await waitFor(
-    `redis-server on 127.0.0.1:${port}`,
-    () =>
-      new Promise((resolve) => {
-        import('node:net').then(({ connect }) => {
-          const s = connect(port, '127.0.0.1');
-          s.once('connect', () => {
-            s.write('PING\r\n');
-          });
-          s.once('data', (d) => {
-            s.destroy();
-            resolve(d.toString().startsWith('+PONG'));
-          });
-          s.once('error', () => resolve(false));
-        });
-      }),
-    timeoutMs,
-    child,
-  ).catch(async (err) => {
-    await stopChild(child);
-    throw err;
-  });
-  return { url: `redis://127.0.0.1:${port}/0`, port, pid: child.pid, stop: () => stopChild(child) };
 }

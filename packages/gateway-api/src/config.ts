@@ -4,6 +4,7 @@ import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { parseWebhookUrls, type WebhookTarget } from './events/webhooks.ts';
 
 // One schema, keyed by the operator-facing names (env variables and config-file keys are the same,
 // see README "Configuration"). Raw values arrive as strings (env) or scalars (file); every key
@@ -108,6 +109,16 @@ export const configSchema = z.object({
   GB_PLAY_TIMEOUT_S: integer(1, 600).optional(),
   GB_PLAY_WAIT_KEYFRAME_S: integer(0, 600).optional(),
   GB_RECORDS_TIMEOUT_S: integer(1, 120).optional(),
+  GB_WEBHOOK_URLS: text('webhook targets')
+    .superRefine((raw, ctx) => {
+      try {
+        parseWebhookUrls(raw);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `is invalid: ${(err as Error).message.replace(/^GB_WEBHOOK_URLS: /, '')}` });
+      }
+    })
+    .optional(),
+  GB_WEBHOOK_SECRET: text('a secret').min(16, { error: 'must be a secret of at least 16 characters' }).optional(),
   GB_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     error: 'must be one of fatal, error, warn, info, debug, trace, silent',
   }).optional(),
@@ -150,6 +161,10 @@ export interface Config {
   playWaitKeyFrameS: number;
   /** longest wait for a device's RecordInfo answers (default 10) */
   recordsTimeoutS: number;
+  /** GB_WEBHOOK_URLS: `event=url,...` or a JSON object `{"devices.*": "http://..."}`; empty = no webhooks */
+  webhooks: WebhookTarget[];
+  /** HMAC-SHA256 key of the webhook signature header; unset = unsigned deliveries */
+  webhookSecret?: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** secrets created by this start (the token is printed once by main.ts) */
   generated: { apiToken?: string; nonceSecret: boolean };
@@ -227,6 +242,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
     playTimeoutS: c.GB_PLAY_TIMEOUT_S ?? 10,
     playWaitKeyFrameS: c.GB_PLAY_WAIT_KEYFRAME_S ?? c.GB_PLAY_TIMEOUT_S ?? 10,
     recordsTimeoutS: c.GB_RECORDS_TIMEOUT_S ?? 10,
+    webhooks: parseWebhookUrls(c.GB_WEBHOOK_URLS),
+    webhookSecret: c.GB_WEBHOOK_SECRET,
     logLevel: c.GB_LOG_LEVEL ?? 'info',
     generated,
   };
@@ -280,9 +297,14 @@ function readOrCreateSecret(dataDir: string, file: string, bytes: number, persis
   }
   const value = randomBytes(bytes).toString('base64url');
   if (persist) {
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(path, value + '\n', { mode: 0o600 });
-    chmodSync(path, 0o600);
+    try {
+      mkdirSync(dataDir, { recursive: true });
+      writeFileSync(path, value + '\n', { mode: 0o600 });
+      chmodSync(path, 0o600);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new ConfigError('GB_DATA_DIR', `config: GB_DATA_DIR ${dataDir} is not writable (${e.code ?? e.message})`);
+    }
   }
   return { value, created: true };
 }

@@ -38,6 +38,9 @@ describe('loadConfig()', () => {
     assert.equal(c.mediaPublicUrl, 'http://10.0.0.5:8000');
     assert.equal(c.noViewerCloseS, 300);
     assert.equal(c.playTimeoutS, 10);
+    assert.equal(c.playWaitKeyFrameS, 10);
+    assert.equal(c.recordsTimeoutS, 10);
+    assert.deepEqual(c.webhooks, []);
     assert.equal(c.logLevel, 'info');
     assert.equal(c.databaseUrl, undefined);
     assert.equal(c.redisUrl, undefined);
@@ -101,6 +104,16 @@ describe('loadConfig()', () => {
     assert.equal(configError({ GB_KEEPALIVE_TIMEOUT_S: '-1' }).key, 'GB_KEEPALIVE_TIMEOUT_S');
   });
 
+  it('parses GB_WEBHOOK_URLS into targets and names it when an entry is bad', () => {
+    const c = loadConfig({ GB_WEBHOOK_URLS: 'devices.online=http://hooks.local/a,*=http://hooks.local/all', GB_WEBHOOK_SECRET: 'webhook-secret-0123', GB_DATA_DIR: dataDir() }, { persistSecrets: false });
+    assert.deepEqual(c.webhooks.map((w) => [w.event, w.url]), [['devices.online', 'http://hooks.local/a'], ['*', 'http://hooks.local/all']]);
+    assert.equal(c.webhookSecret, 'webhook-secret-0123');
+    const err = configError({ GB_WEBHOOK_URLS: 'devices.online=ftp://x' });
+    assert.equal(err.key, 'GB_WEBHOOK_URLS');
+    assert.match(err.message, /^config: GB_WEBHOOK_URLS is invalid: .*http\(s\) \(got "devices.online=ftp:\/\/x"\)$/);
+    assert.deepEqual(loadConfig({ GB_DATA_DIR: dataDir() }, { persistSecrets: false }).webhooks, []);
+  });
+
   it('requires GB_SIP_PASSWORD when GB_REGISTER_POLICY is open', () => {
     assert.equal(configError({ GB_REGISTER_POLICY: 'open' }).key, 'GB_SIP_PASSWORD');
   });
@@ -120,6 +133,15 @@ describe('loadConfig()', () => {
     assert.equal(configError({ GB_CONFIG: file }).key, 'GB_CONFIG');
   });
 
+  it('names GB_DATA_DIR when the generated secrets cannot be saved there', () => {
+    const file = join(dir, 'not-a-dir');
+    writeFileSync(file, 'x');
+    assert.throws(
+      () => loadConfig({ GB_DATA_DIR: join(file, 'data') }),
+      (err: Error) => err instanceof ConfigError && err.key === 'GB_DATA_DIR' && /is not writable \(ENOTDIR\)/.test(err.message),
+    );
+  });
+
   it('treats an empty environment variable as unset', () => {
     const c = loadConfig({ GB_SIP_PORT: '', GB_DATA_DIR: dataDir() }, { persistSecrets: false });
     assert.equal(c.sipPort, 5060);
@@ -129,7 +151,8 @@ describe('loadConfig()', () => {
     for (const key of ['GB_CONFIG', 'GB_DATA_DIR', 'DATABASE_URL', 'REDIS_URL', 'GB_SERVER_ID', 'GB_SIP_HOST', 'GB_SIP_PORT', 'GB_SIP_PUBLIC_IP',
       'GB_REGISTER_POLICY', 'GB_SIP_PASSWORD', 'GB_KEEPALIVE_TIMEOUT_S', 'GB_API_HOST', 'GB_API_PORT', 'GB_API_TOKEN', 'GB_API_AUTH',
       'GB_MEDIA_IP', 'GB_RTP_PORTS', 'GB_MEDIA_HTTP_PORT', 'GB_MEDIA_RTMP_PORT', 'GB_MEDIA_PUBLIC_URL', 'GB_NO_VIEWER_CLOSE_S',
-      'GB_PLAY_TIMEOUT_S', 'GB_LOG_LEVEL', 'GB_SIP_NONCE_SECRET']) {
+      'GB_PLAY_TIMEOUT_S', 'GB_LOG_LEVEL', 'GB_SIP_NONCE_SECRET', 'GB_WEBHOOK_URLS', 'GB_WEBHOOK_SECRET',
+      'GB_PLAY_WAIT_KEYFRAME_S', 'GB_RECORDS_TIMEOUT_S']) {
       assert.ok((configKeys as string[]).includes(key), key);
     }
   });

@@ -171,7 +171,7 @@ forEachDatabase((dbName, makeDataSource) => {
           const want = expected(rows(), resource, tc, idField);
           if ((tc.minHits ?? 1) > 0) assert.ok(want.ids.length > 0, 'the case must select something');
           const params: Record<string, string | number | object> = {};
-          if (tc.filters !== undefined) params.filters = tc.filters;
+          if (tc.filters !== undefined) params.filters = tc.filters as object;
           if (tc.sort !== undefined) params.sort = tc.sort;
           if (tc.limit !== undefined) params.limit = tc.limit;
           if (tc.skip !== undefined) params.skip = tc.skip;

@@ -73,9 +73,10 @@ describe('parseFilters', () => {
       () => parse([cond('name; DROP TABLE channels', '=', 1)]),
       (err: Error) => !err.message.includes('DROP'),
     );
-    rejects([cond('colour', '=', 1)], /field_name "colour" is not a filterable field/);
+    rejects([cond('colour', '=', 1)], /^filters\[0\]\.field_name is not a filterable field of channels \(allowed: channelid, deviceid, name/);
     rejects([cond('__proto__', '=', 1)], /is not a filterable field/);
     rejects('[{', /^filters is not valid JSON$/);
+    rejects(`[${'{"field_name":"name","opertator":"=","value":"x"},'.repeat(400)}]`, /^filters is longer than 16384 characters$/);
     rejects({ field_name: 'name' }, /^filters must be a JSON array/);
   });
 });

@@ -10,8 +10,9 @@ import { freePort } from '../../../scripts/test-services.mjs';
 // `npm start` as operators run it: the real process, its exit codes and its messages.
 
 const root = new URL('../../../', import.meta.url).pathname;
-const dataDir = mkdtempSync(join(tmpdir(), 'gb-main-'));
-after(() => rmSync(dataDir, { recursive: true, force: true }));
+const dir = mkdtempSync(join(tmpdir(), 'gb-main-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let runs = 0;
 
 interface Run {
   exit: Promise<{ code: number | null; stdout: string; stderr: string }>;
@@ -22,7 +23,7 @@ interface Run {
 function startMain(env: Record<string, string>): Run {
   const child = spawn(process.execPath, ['--import', 'tsx', 'packages/gateway-api/src/main.ts'], {
     cwd: root,
-    env: { PATH: process.env.PATH, GB_DATA_DIR: dataDir, GB_SIP_HOST: '127.0.0.1', GB_API_HOST: '127.0.0.1', GB_LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH, GB_DATA_DIR: join(dir, `run-${++runs}`), GB_SIP_HOST: '127.0.0.1', GB_API_HOST: '127.0.0.1', GB_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -69,18 +70,36 @@ describe('main.ts (npm start)', () => {
     }
   });
 
+  it('exits with code 1 and one line naming DATABASE_URL (password masked) when the database is unreachable', async () => {
+    const [sip, api, http, rtmp] = await ports(4);
+    const r = await startMain({
+      GB_SIP_PORT: sip!, GB_API_PORT: api!, GB_MEDIA_HTTP_PORT: http!, GB_MEDIA_RTMP_PORT: rtmp!,
+      DATABASE_URL: 'mysql://gb:hunter2@127.0.0.1:1/gb28181',
+    }).exit;
+    assert.equal(r.code, 1);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /^storage: cannot open DATABASE_URL mysql:\/\/gb:\*\*\*@127\.0\.0\.1:1\/gb28181: ECONNREFUSED/);
+    assert.doesNotMatch(r.stderr + r.stdout, /hunter2/);
+  });
+
   it('serves /health, prints the generated token once, and stops cleanly on SIGTERM', async () => {
     const [sip, api, http, rtmp] = await ports(4);
     const run = startMain({ GB_SIP_PORT: sip!, GB_API_PORT: api!, GB_MEDIA_HTTP_PORT: http!, GB_MEDIA_RTMP_PORT: rtmp! });
-    const deadline = Date.now() + 30_000;
-    while (!run.stdout().includes('platform started')) {
-      assert.ok(Date.now() < deadline, `not started: ${run.stdout()}`);
-      await new Promise((r) => setTimeout(r, 100));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!run.stdout().includes('platform started')) {
+        assert.ok(Date.now() < deadline, `not started: ${run.stdout()}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const res = await fetch(`http://127.0.0.1:${api}/health`);
+      assert.equal(res.status, 200);
+      assert.equal(((await res.json()) as { status: string }).status, 'ok');
+      assert.match(run.stdout(), /API token \(saved in .*api-token, shown once\): \S{24,}/);
+    } catch (err) {
+      run.kill('SIGKILL');
+      throw err;
     }
-    const res = await fetch(`http://127.0.0.1:${api}/health`);
-    assert.equal(res.status, 200);
-    assert.equal(((await res.json()) as { status: string }).status, 'ok');
-    assert.match(run.stdout(), /API token \(saved in .*api-token, shown once\): \S{24,}/);
     run.kill('SIGTERM');
     const r = await run.exit;
     assert.equal(r.code, 0);

@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { createPlatform } from '../src/platform.ts';
 import { PortInUseError } from '../src/ports.ts';
 import { StorageUnavailableError } from '../src/storage/data-source.ts';
-import type { HealthReport } from '../src/health.ts';
+import { collectHealth, healthHttpStatus, type HealthReport } from '../src/health.ts';
 import { freshDatabase, serviceUrl, type FreshDatabase } from './support/databases.ts';
 import { testConfig } from './support/platform-config.ts';
 
@@ -126,5 +126,39 @@ describe('createPlatform()', () => {
     } finally {
       await platform.close();
     }
+  });
+});
+
+describe('collectHealth()', () => {
+  const sip = { udp: true, tcp: true, port: 5060, listening: true };
+  const media = { http: 8000, rtmp: 1935, rtpPorts: '30000-30500', listening: true };
+  const sources = (dbUp: boolean, stateUp: boolean) => ({
+    db: { kind: 'mariadb' as const, check: async () => dbUp },
+    state: { kind: 'redis' as const, ping: async () => stateUp },
+    sip: () => sip,
+    media: () => media,
+    startedAt: Date.now() - 5_500,
+  });
+
+  it('is ok (HTTP 200) when the database, the shared state and every wired listener answer', async () => {
+    const r = await collectHealth(sources(true, true));
+    assert.equal(r.status, 'ok');
+    assert.equal(healthHttpStatus(r), 200);
+    assert.equal(r.uptime_s, 5);
+  });
+
+  it('is degraded (HTTP 503) when the database or the shared state does not answer', async () => {
+    const noDb = await collectHealth(sources(false, true));
+    assert.equal(noDb.status, 'degraded');
+    assert.deepEqual(noDb.db, { kind: 'mariadb', up: false });
+    assert.equal(healthHttpStatus(noDb), 503);
+    const noState = await collectHealth(sources(true, false));
+    assert.equal(noState.status, 'degraded');
+    assert.deepEqual(noState.state, { kind: 'redis', up: false });
+  });
+
+  it('counts a probe that throws as down rather than failing the report', async () => {
+    const r = await collectHealth({ ...sources(true, true), db: { kind: 'sqlite', check: () => Promise.reject(new Error('boom')) } });
+    assert.deepEqual(r.db, { kind: 'sqlite', up: false });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { MemoryState } from '../src/state/memory-state.ts';
 import { SsrcAllocator, SsrcExhaustedError, ssrcToStreamId, type SequenceSource } from '../src/play/ssrc-allocator.ts';
 
 // A counter shared by several allocators stands for the shared state several nodes see.
@@ -44,6 +45,14 @@ describe('SsrcAllocator', () => {
     const nodeB = new SsrcAllocator({ domain: '3402000000', state: counter });
     const all = await Promise.all(Array.from({ length: 400 }, (_, i) => (i % 2 ? nodeA : nodeB).allocate('live')));
     assert.equal(new Set(all).size, 400);
+  });
+
+  test('two nodes on one shared state never hand out the same SSRC', async () => {
+    const state = new MemoryState();
+    const nodes = [new SsrcAllocator({ domain: '3402000000', state }), new SsrcAllocator({ domain: '3402000000', state })];
+    const all = await Promise.all(Array.from({ length: 1000 }, (_, i) => nodes[i % 2]!.allocate(i % 3 ? 'live' : 'history')));
+    assert.equal(new Set(all.map((s) => s.slice(1))).size, 1000);
+    await state.close();
   });
 
   test('allocate() rejects with SsrcExhaustedError when every sequence number is in use', async () => {

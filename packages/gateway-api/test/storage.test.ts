@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it, before } from 'node:test';
 import type { DataSource } from 'typeorm';
-import { openDataSource, StorageUnavailableError, databaseKind } from '../src/storage/data-source.ts';
+import { spawnSync } from 'node:child_process';
+import { migrate, openDataSource, StorageUnavailableError, databaseKind } from '../src/storage/data-source.ts';
 import { ChannelEntity, DeviceEntity, StreamEntity } from '../src/storage/entities.ts';
 import { forEachDatabase, freshDatabase } from './support/databases.ts';
 
@@ -82,6 +83,18 @@ forEachDatabase((name, makeDataSource) => {
       assert.deepEqual(JSON.parse(st.dialog), { callId: 'x' });
       await assert.rejects(ds.getRepository(StreamEntity).insert({ streamid: '0100000001' }), /UNIQUE|Duplicate/i);
     });
+
+    it('the migration reverts cleanly and applies again', async () => {
+      await ds.undoLastMigration();
+      const q = ds.createQueryRunner();
+      try {
+        for (const t of ['devices', 'channels', 'streams']) assert.equal(await q.hasTable(t), false, `${t} dropped`);
+      } finally {
+        await q.release();
+      }
+      await migrate(ds);
+      assert.equal(await ds.getRepository(DeviceEntity).count(), 0);
+    });
   });
 });
 
@@ -115,6 +128,72 @@ describe('openDataSource()', () => {
     assert.doesNotMatch(err.message, /hunter2/);
     assert.match(err.message, /ECONNREFUSED/);
     assert.ok(Date.now() - started >= 700, 'it retried before giving up');
+  });
+
+  it('two nodes opening the same MariaDB database at once apply the migrations once', { skip: !process.env.GB_TEST_MYSQL_URL }, async () => {
+    const db = await freshDatabase('mariadb');
+    try {
+      const nodes = await Promise.all([openDataSource(db.config), openDataSource(db.config), openDataSource(db.config)]);
+      assert.equal(Number((await nodes[0]!.query('SELECT COUNT(*) AS n FROM migrations'))[0].n), 1);
+      await Promise.all(nodes.map((n) => n.destroy()));
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('opens a mariadb:// DATABASE_URL with typeorm\'s mariadb driver', { skip: !process.env.GB_TEST_MYSQL_URL }, async () => {
+    const db = await freshDatabase('mariadb');
+    try {
+      const url = db.config.databaseUrl!.replace(/^mysql:/, 'mariadb:');
+      const ds = await openDataSource({ ...db.config, databaseUrl: url });
+      assert.equal(ds.options.type, 'mariadb');
+      await ds.getRepository(DeviceEntity).insert({ deviceid: deviceId });
+      assert.equal(await ds.getRepository(DeviceEntity).count(), 1);
+      await ds.destroy();
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('stores Chinese names on a MariaDB database created with a latin1 default', { skip: !process.env.GB_TEST_MYSQL_URL }, async () => {
+    const db = await freshDatabase('mariadb', { charset: 'latin1' });
+    try {
+      const ds = await openDataSource(db.config);
+      await ds.getRepository(DeviceEntity).insert({ deviceid: deviceId, name: '东门摄像机🎥' });
+      assert.equal((await ds.getRepository(DeviceEntity).findOneByOrFail({ deviceid: deviceId })).name, '东门摄像机🎥');
+      await ds.destroy();
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('opens SQLite in WAL mode with a busy timeout', async () => {
+    const db = await freshDatabase('sqlite');
+    try {
+      const ds = await openDataSource(db.config);
+      assert.equal((await ds.query('PRAGMA journal_mode'))[0].journal_mode, 'wal');
+      assert.equal((await ds.query('PRAGMA busy_timeout'))[0].timeout, 5000);
+      await ds.destroy();
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('`npm run migration:run` (src/migrate.ts) applies the migrations and says which', async () => {
+    const db = await freshDatabase('sqlite');
+    try {
+      const root = new URL('../../../', import.meta.url).pathname;
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'packages/gateway-api/src/migrate.ts'], {
+        cwd: root,
+        env: { PATH: process.env.PATH, GB_DATA_DIR: db.config.dataDir },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /gb28181\.db: 1 migrations applied \(InitialSchema1732406400000\)/);
+    } finally {
+      await db.drop();
+    }
   });
 
   it('databaseKind() tells sqlite, mariadb and mysql apart by the URL', () => {

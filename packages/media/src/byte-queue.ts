@@ -1,3 +1,5 @@
+const START_CODE = Buffer.from([0, 0, 1]);
+
 /**
  * FIFO of received chunks read without joining them: payload bytes leave as views of the
  * original chunks, so a frame's bytes are copied once (when the frame is assembled).
@@ -84,5 +86,30 @@ export class ByteQueue {
       this.#chunks.shift();
       this.#head = 0;
     }
+  }
+
+  /**
+   * Offset of the first `00 00 01 xx` with minId <= xx <= maxId starting before `limit`, whose four
+   * bytes are all queued; -1 if none. Scans chunk by chunk with Buffer.indexOf.
+   */
+  findStartCode(limit: number, minId: number, maxId = 0xff): number {
+    let base = 0;
+    for (let ci = 0; ci < this.#chunks.length && base < limit; ci++) {
+      const view = ci === 0 ? this.#chunks[0].subarray(this.#head) : this.#chunks[ci];
+      for (let i = view.indexOf(START_CODE); i !== -1 && base + i < limit; i = view.indexOf(START_CODE, i + 1)) {
+        const p = base + i;
+        if (p + 3 >= this.#length) return -1;
+        const id = i + 3 < view.length ? view[i + 3] : this.byte(p + 3);
+        if (id >= minId && id <= maxId) return p;
+      }
+      // start codes straddling this chunk and the next
+      for (let k = Math.max(0, view.length - 2); k < view.length; k++) {
+        const p = base + k;
+        if (p >= limit || p + 3 >= this.#length) break;
+        if (this.byte(p) === 0 && this.byte(p + 1) === 0 && this.byte(p + 2) === 1 && this.byte(p + 3) >= minId && this.byte(p + 3) <= maxId) return p;
+      }
+      base += view.length;
+    }
+    return -1;
   }
 }

@@ -23,28 +23,21 @@ const HVC1 = Buffer.from('hvc1');
 const HVC1_CODEC_ID = HVC1.readUInt32BE(0);
 const AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
 
-/** Splits Annex-B bytes into NAL units (without start codes). */
+const START_CODE = Buffer.from([0, 0, 1]);
+
+/** Splits Annex-B bytes into NAL units (without start codes). Uses native indexOf: frames are large. */
 export function splitNalUnits(data: Buffer): Buffer[] {
   const nals: Buffer[] = [];
-  let start = -1;
-  let i = 0;
-  const n = data.length;
-  while (i + 2 < n) {
-    if (data[i] === 0 && data[i + 1] === 0 && data[i + 2] === 1) {
-      if (start >= 0) {
-        let end = i;
-        if (end > start && data[end - 1] === 0) end--;
-        if (end > start) nals.push(data.subarray(start, end));
-      }
-      i += 3;
-      start = i;
-    } else if (data[i + 2]! > 1) {
-      i += 3;
-    } else {
-      i++;
-    }
+  let sc = data.indexOf(START_CODE);
+  while (sc !== -1) {
+    const start = sc + 3;
+    const next = data.indexOf(START_CODE, start);
+    let end = next === -1 ? data.length : next;
+    // a 4-byte start code leaves its leading zero (and any trailing_zero bytes) behind
+    while (next !== -1 && end > start && data[end - 1] === 0) end--;
+    if (end > start) nals.push(data.subarray(start, end));
+    sc = next;
   }
-  if (start >= 0 && start < n) nals.push(data.subarray(start, n));
   return nals;
 }
 
@@ -141,11 +134,12 @@ function hevcDecoderConfig(info: H265SpsInfo, vps: Buffer[], sps: Buffer[], pps:
   return Buffer.concat(parts);
 }
 
-function lengthPrefixed(nals: Buffer[]): Buffer {
-  let total = 0;
+/** AVCC/HVCC body (4-byte lengths) after `headroom` bytes left for the tag's own header. */
+function lengthPrefixed(nals: Buffer[], headroom: number): Buffer {
+  let total = headroom;
   for (const n of nals) total += 4 + n.length;
   const out = Buffer.allocUnsafe(total);
-  let o = 0;
+  let o = headroom;
   for (const n of nals) {
     out.writeUInt32BE(n.length, o);
     n.copy(out, o + 4);
@@ -165,6 +159,7 @@ export class FlvMuxer implements MediaSink {
   #videoConfig: Buffer | null = null;
   #audioConfig: Buffer | null = null;
   #audioSeen: AccessUnit['codec'] | null = null;
+  #earlyAudio: AccessUnit[] = [];
   #closed = false;
   width = 0;
   height = 0;
@@ -184,6 +179,11 @@ export class FlvMuxer implements MediaSink {
     else {
       this.#audioSeen ??= au.codec;
       if (this.#base >= 0) this.#inputAudio(au);
+      else {
+        // PS demuxers finish a video frame only when the next pack arrives: audio of the same instant comes first
+        this.#earlyAudio.push(au);
+        if (this.#earlyAudio.length > 64) this.#earlyAudio.shift();
+      }
     }
   }
 
@@ -244,9 +244,12 @@ export class FlvMuxer implements MediaSink {
         return;
       }
     }
+    let early: AccessUnit[] = [];
     if (this.#base < 0) {
       this.#base = au.dts;
       this.#emitMetaData(h265);
+      early = this.#earlyAudio.filter((a) => a.dts >= au.dts);
+      this.#earlyAudio = [];
     }
     const ts = this.#ms(au.dts);
     if (config && (!this.#videoConfig || !config.equals(this.#videoConfig))) {
@@ -256,22 +259,21 @@ export class FlvMuxer implements MediaSink {
         : Buffer.concat([Buffer.from([0x17, 0, 0, 0, 0]), config]);
       this.#onTag({ type: FLV_VIDEO, timestamp: ts, data: header });
     }
+    for (const a of early) this.#inputAudio(a);
     if (frame.length === 0) return;
     const cts = Math.max(-0x800000, Math.min(0x7fffff, Math.round((au.pts - au.dts) / 90)));
-    const body = lengthPrefixed(frame);
-    let head: Buffer;
+    const headLen = h265 ? 8 : 5;
+    const body = lengthPrefixed(frame, headLen);
     if (h265) {
-      head = Buffer.alloc(8);
-      head[0] = 0x80 | ((au.key ? 1 : 2) << 4) | 1;
-      HVC1.copy(head, 1);
-      head.writeIntBE(cts, 5, 3);
+      body[0] = 0x80 | ((au.key ? 1 : 2) << 4) | 1;
+      HVC1.copy(body, 1);
+      body.writeIntBE(cts, 5, 3);
     } else {
-      head = Buffer.alloc(5);
-      head[0] = ((au.key ? 1 : 2) << 4) | 7;
-      head[1] = 1;
-      head.writeIntBE(cts, 2, 3);
+      body[0] = ((au.key ? 1 : 2) << 4) | 7;
+      body[1] = 1;
+      body.writeIntBE(cts, 2, 3);
     }
-    this.#onTag({ type: FLV_VIDEO, timestamp: ts, data: Buffer.concat([head, body]) });
+    this.#onTag({ type: FLV_VIDEO, timestamp: ts, data: body });
   }
 
   #emitMetaData(h265: boolean): void {

@@ -1,11 +1,10 @@
-import { mkdir, rm, unlink } from 'node:fs/promises';
+import { mkdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
   EncodedAudioPacketSource,
   EncodedPacket,
   EncodedVideoPacketSource,
-  FilePathTarget,
   HlsOutputFormat,
   MpegTsOutputFormat,
   NullTarget,
@@ -47,7 +46,8 @@ export class HlsSegmenter implements MediaSink {
   #chain: Promise<void> = Promise.resolve();
   #queued = 0;
   #pending: AccessUnit[] = [];
-  #aacSeen = false;
+  #earlyAudio: AccessUnit[] = [];
+  #aacSeen: AccessUnit | null = null;
   #base = 0;
   #prevVideo: AccessUnit | null = null;
   #lastVideoDuration = 0.04;
@@ -85,15 +85,20 @@ export class HlsSegmenter implements MediaSink {
 
   #waitForTracks(au: AccessUnit): void {
     if (au.kind === 'audio') {
-      this.#aacSeen = true;
+      this.#aacSeen ??= au;
       if (this.#pending.length > 0) this.#pending.push(au);
+      else {
+        // PS demuxers finish a video frame only when the next pack arrives: audio of the same instant comes first
+        this.#earlyAudio.push(au);
+        if (this.#earlyAudio.length > 64) this.#earlyAudio.shift();
+      }
     } else if (this.#pending.length > 0 || au.key) {
       this.#pending.push(au);
     }
     const first = this.#pending[0];
     if (!first) return;
     const waited = ((au.dts - first.dts) / 90) >= this.#o.audioWaitMs;
-    if (this.#aacSeen || waited) this.#start();
+    if (this.#aacSeen !== null || waited) this.#start();
   }
 
   #start(): void {
@@ -104,13 +109,14 @@ export class HlsSegmenter implements MediaSink {
       while (this.#pending.length > 0 && !(this.#pending[0]!.kind === 'video' && this.#pending[0]!.key)) this.#pending.shift();
       return;
     }
-    const audioAu = this.#aacSeen ? this.#pending.find((a) => a.kind === 'audio') : undefined;
+    const audioAu = this.#aacSeen;
     this.#state = 'running';
     this.#base = first.dts;
     const dir = this.#o.dir;
     const output = new Output({
       format: new HlsOutputFormat({
-        segmentFormat: new MpegTsOutputFormat(),
+        // TS packets are collected here and written once per segment (see #onSegment)
+        segmentFormat: new MpegTsOutputFormat({ onPacket: (data) => this.#segmentPackets.push(data) }),
         targetDuration: this.#o.segmentSeconds,
         live: true,
         maxLiveSegmentCount: this.#o.playlistSize,
@@ -119,13 +125,17 @@ export class HlsSegmenter implements MediaSink {
         onPlaylist: (text) => {
           this.#playlist = text;
         },
+        onSegment: (_target, info) => this.#onSegment(`seg-${info.n}.ts`),
         onSegmentPopped: (path) => {
-          unlink(join(dir, path)).catch(() => {});
+          this.#unwritten.delete(path);
+          // queued behind the segment's own write, or the write would recreate it
+          this.#writes = this.#writes.then(() => unlink(join(dir, path)).catch(() => {}));
         },
       }),
       // playlists live in memory (served atomically); only segments go to disk
       target: new PathedTarget('master.m3u8', (req) =>
-        req.path.endsWith('.m3u8') ? new NullTarget() : new FilePathTarget(join(dir, req.path)),
+        // mediabunny's file targets copy every 188-byte write; bench/media-remux.ts measured them 3x slower than the muxing
+        new NullTarget(),
       ),
     });
     this.#output = output;
@@ -147,9 +157,37 @@ export class HlsSegmenter implements MediaSink {
     }, true);
     this.#firstVideoMeta = videoMeta;
     this.#firstAudioMeta = audioMeta;
-    const pending = this.#pending;
+    const pending = [...this.#earlyAudio.filter((a) => a.dts >= first.dts), ...this.#pending];
     this.#pending = [];
+    this.#earlyAudio = [];
     for (const au of pending) this.#feed(au);
+  }
+
+  #segmentPackets: Uint8Array[] = [];
+  /** segments cut but not yet on disk: served from here meanwhile */
+  readonly #unwritten = new Map<string, Buffer>();
+  #writes: Promise<void> = Promise.resolve();
+
+  #onSegment(name: string): void {
+    const data = Buffer.concat(this.#segmentPackets);
+    this.#segmentPackets = [];
+    this.#unwritten.set(name, data);
+    const path = join(this.#o.dir, name);
+    this.#writes = this.#writes.then(async () => {
+      if (!this.#unwritten.has(name)) return; // already popped from the playlist
+      try {
+        await writeFile(`${path}.part`, data);
+        await rename(`${path}.part`, path);
+      } catch (err) {
+        this.#o.logger.warn({ err, path }, 'HLS segment write failed');
+      }
+      this.#unwritten.delete(name);
+    });
+  }
+
+  /** A segment that is cut but not written to disk yet (HTTP serves it from memory). */
+  pendingSegment(name: string): Buffer | undefined {
+    return this.#unwritten.get(name);
   }
 
   #firstVideoMeta: { decoderConfig: { codec: string; codedWidth: number; codedHeight: number } } | undefined;
@@ -238,6 +276,7 @@ export class HlsSegmenter implements MediaSink {
     this.#enqueue(() => output.finalize(), true);
     this.#state = 'ended';
     await this.#chain;
+    await this.#writes;
   }
 
   close(): void {
@@ -253,6 +292,8 @@ export class HlsSegmenter implements MediaSink {
       await this.#output.cancel().catch(() => {});
     }
     this.#playlist = null;
+    this.#unwritten.clear();
+    await this.#writes;
     await rm(this.#o.dir, { recursive: true, force: true });
   }
 }

@@ -9,6 +9,8 @@ export interface HlsEndpoint {
   playlist(): string | null;
   /** Directory holding the segments. */
   dir: string;
+  /** A segment cut but not on disk yet. */
+  pendingSegment(name: string): Buffer | undefined;
   /** A client fetched the playlist or a segment. */
   touch(clientKey: string): void;
 }
@@ -41,6 +43,12 @@ export function createHlsHttpHook(app: string, lookup: (streamId: string) => Hls
       }
       res.writeHead(200, { ...headers, 'Content-Type': 'application/vnd.apple.mpegurl' });
       res.end(req.method === 'HEAD' ? undefined : text);
+      return true;
+    }
+    const pending = endpoint.pendingSegment(file);
+    if (pending) {
+      res.writeHead(200, { ...headers, 'Content-Type': 'video/mp2t', 'Content-Length': pending.length });
+      res.end(req.method === 'HEAD' ? undefined : pending);
       return true;
     }
     const stream = createReadStream(join(endpoint.dir, file));

@@ -77,7 +77,12 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> {
       createHlsHttpHook(APP, (id) => {
         const s = this.#streams.get(id);
         if (!s) return undefined;
-        return { dir: this.#hlsDir(id), playlist: () => s.hls.playlist, touch: (c) => s.viewerCounter.touchHls(c) };
+        return {
+          dir: this.#hlsDir(id),
+          playlist: () => s.hls.playlist,
+          pendingSegment: (name) => s.hls.pendingSegment(name),
+          touch: (c) => s.viewerCounter.touchHls(c),
+        };
       }),
     );
     this.#timer = setInterval(() => {
@@ -159,6 +164,8 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> {
       stream.on('viewers', (viewers) => this.safeEmit('viewers', { streamId: o.streamId, viewers }));
       stream.on('close', ({ reason }) => this.#log.debug({ streamId: o.streamId, reason }, 'stream close event'));
       this.#streams.set(o.streamId, stream);
+      // players may have connected before the stream existed (node-media-server lets them wait)
+      for (const p of nmsHost.players(`/${APP}/${o.streamId}`)) stream.viewerCounter.addPlayer(p.sessionId, p.protocol);
       return stream;
     } finally {
       this.#opening.delete(o.streamId);

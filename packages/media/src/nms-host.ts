@@ -190,11 +190,15 @@ export class NmsHost extends TypedEmitter<NmsHostEvents> {
   #nms: NmsInstance | null = null;
   #refs = 0;
 
-  /** Subscribers (RTMP, HTTP-FLV, WS-FLV players) of a stream path. */
-  playerCount(streamPath: string): number {
-    let n = 0;
-    for (const s of Context.broadcasts.get(streamPath)?.subscribers.values() ?? []) if (s.ip !== '') n++;
-    return n;
+  /** External players (RTMP, HTTP-FLV, WS-FLV) attached to a stream path, e.g. before it was published. */
+  players(streamPath: string): PlayerEvent[] {
+    const out: PlayerEvent[] = [];
+    for (const s of Context.broadcasts.get(streamPath)?.subscribers.values() ?? []) {
+      if (s.ip !== '' && (s.protocol === 'flv' || s.protocol === 'rtmp')) {
+        out.push({ streamPath, sessionId: s.id, protocol: s.protocol });
+      }
+    }
+    return out;
   }
 
   addHttpHook(hook: HttpHook): () => void {

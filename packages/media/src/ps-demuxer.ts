@@ -95,7 +95,7 @@ export class PsDemuxer {
     } catch (err) {
       // A parser bug must not take the stream (or the process) down: drop state and resync.
       this.#log.error({ err }, 'ps demuxer failed; resynchronising');
-      this.#lostSync('internal error');
+      this.#lostSync('internal error', false);
     }
   }
 
@@ -137,10 +137,12 @@ export class PsDemuxer {
     this.#pes = undefined;
   }
 
-  #lostSync(why: string): void {
+  #lostSync(why: string, keepPending = true): void {
     this.stats.resyncs++;
     this.#log.debug({ why }, 'ps demuxer lost sync');
-    this.#dropPartial();
+    // Between units the frame in progress got all the PES bytes it announced: keep it.
+    if (keepPending && !this.#pes) this.#emitVideo();
+    else this.#dropPartial();
     this.#skipRemaining = 0;
     this.#resyncing = true;
   }
@@ -149,7 +151,16 @@ export class PsDemuxer {
     const q = this.#q;
     for (;;) {
       if (this.#skipRemaining > 0) {
-        const n = Math.min(this.#skipRemaining, q.length);
+        let n = Math.min(this.#skipRemaining, q.length);
+        // A pack start inside a unit we skip means its length lied: stop there, not 64 KB later.
+        const at = q.findStartCode(n, 0xba, 0xba);
+        if (at !== -1) {
+          q.skip(at);
+          this.#skipRemaining = 0;
+          this.stats.resyncs++;
+          continue;
+        }
+        if (n === q.length && n < this.#skipRemaining) n = Math.max(0, n - 3);
         q.skip(n);
         this.#skipRemaining -= n;
         if (this.#skipRemaining > 0) return;
@@ -272,9 +283,21 @@ export class PsDemuxer {
       const id = psm[p + 1];
       const infoLen = (psm[p + 2] << 8) | psm[p + 3];
       map.set(id, type);
-      p += 4 + infoLen;
+      // an es_info_length running past the map is a lie: read the next entry right after
+      p += p + 4 + infoLen <= entriesEnd ? 4 + infoLen : 4;
     }
-    if (map.size > 0) this.#psm = map;
+    if (![...map].some(([id, type]) => isMediaStreamId(id) && isKnownType(type))) {
+      // Lengths too broken to walk the entries: look for (stream_type, stream_id) pairs instead.
+      for (let p = 10; p + 1 < end; p++) if (isKnownType(psm[p]) && isMediaStreamId(psm[p + 1])) map.set(psm[p + 1], psm[p]);
+    }
+    if (map.size > 0) {
+      this.#psm = map;
+      // the PSM names the streams to follow (a device may also send e.g. 0xE2 sub-streams)
+      const videoId = [...map].find(([id, t]) => id >= 0xe0 && VIDEO_TYPES[t] !== undefined)?.[0];
+      const audioId = [...map].find(([id, t]) => id >= 0xc0 && id <= 0xdf && AUDIO_TYPES[t] !== undefined)?.[0];
+      if (videoId !== undefined) this.#videoId = videoId;
+      if (audioId !== undefined) this.#audioId = audioId;
+    }
     q.skip(end);
     return true;
   }
@@ -344,9 +367,26 @@ export class PsDemuxer {
     const pes = this.#pes!;
     if (pes.remaining === -1) return this.#takeUnbounded(false);
     const frame = pes.kind === 'video' ? this.#video! : this.#audio!;
-    const n = Math.min(pes.remaining, this.#q.length);
+    const q = this.#q;
+    const avail = Math.min(pes.remaining, q.length);
+    let n = avail;
+    if (pes.kind === 'video') {
+      // 00 00 01 >= B9 never occurs inside H.264/H.265 Annex-B data (NAL headers are < 0x80):
+      // such a start code means the PES length lied or bytes went missing. Cut the PES there.
+      const at = q.findStartCode(avail, 0xb9);
+      if (at !== -1) {
+        q.take(at, frame.views);
+        frame.bytes += at;
+        this.#pes = undefined;
+        this.stats.resyncs++;
+        this.#log.debug({ missing: pes.remaining - at }, 'video PES shorter than its length field');
+        return true;
+      }
+      // a start code may straddle the bytes not received yet: hold back its first bytes
+      if (avail === q.length && avail < pes.remaining) n = Math.max(0, avail - 3);
+    }
     if (n > 0) {
-      this.#q.take(n, frame.views);
+      q.take(n, frame.views);
       frame.bytes += n;
       pes.remaining -= n;
     }
@@ -374,7 +414,7 @@ export class PsDemuxer {
   }
 
   #checkSize(frame: PendingFrame): false {
-    if (frame.bytes > MAX_FRAME_BYTES) this.#lostSync('frame too large');
+    if (frame.bytes > MAX_FRAME_BYTES) this.#lostSync('frame too large', false);
     return false;
   }
 
@@ -382,7 +422,7 @@ export class PsDemuxer {
     const pes = this.#pes!;
     this.#pes = undefined;
     if (pes.kind === 'audio') this.#emitAudio();
-    else if (this.#video && this.#video.bytes > MAX_FRAME_BYTES) this.#lostSync('frame too large');
+    else if (this.#video && this.#video.bytes > MAX_FRAME_BYTES) this.#lostSync('frame too large', false);
   }
 
   #emitVideo(): void {
@@ -439,6 +479,14 @@ export class PsDemuxer {
     this.#warned.add(key);
     this.#log.warn(obj, msg);
   }
+}
+
+function isKnownType(t: number): boolean {
+  return VIDEO_TYPES[t] !== undefined || AUDIO_TYPES[t] !== undefined;
+}
+
+function isMediaStreamId(id: number): boolean {
+  return id >= 0xc0 && id <= 0xef;
 }
 
 function readTimestamp(b: Buffer, o: number): number {

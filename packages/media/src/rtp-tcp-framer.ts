@@ -7,10 +7,20 @@ export interface RtpTcpFramerStats {
   droppedBytes: number;
 }
 
+interface Frame {
+  /** header length: 2 (RFC 4571) or 4 (`$` interleave) */
+  hdr: number;
+  len: number;
+}
+
 /**
  * Splits a TCP byte stream into RTP packets: RFC 4571 (2-byte length) and RTSP-style `$`
  * interleave (`$`, channel, 2-byte length), told apart per packet. Packets are views of the
  * received chunks except when one straddles two chunks (then it is copied once).
+ *
+ * After garbage, a random length field would lead the parser on a random walk through the
+ * stream; so a packet is only trusted when its SSRC is the one seen last, or when the packet
+ * right after it is well-formed and carries the same SSRC.
  */
 export class RtpTcpFramer {
   readonly stats: RtpTcpFramerStats = { packets: 0, resyncs: 0, droppedBytes: 0 };
@@ -19,6 +29,7 @@ export class RtpTcpFramer {
   #head: Buffer = Buffer.alloc(0);
   #partial?: { buf: Buffer; filled: number };
   #inSync = true;
+  #ssrc = -1;
 
   constructor(onPacket: (pkt: Buffer) => void, logger?: Logger) {
     this.#onPacket = onPacket;
@@ -43,22 +54,26 @@ export class RtpTcpFramer {
     let i = 0;
     const end = chunk.length;
     while (i < end) {
-      if (end - i < 5) {
-        this.#head = Buffer.from(chunk.subarray(i));
-        return;
+      if (end - i < 5) break;
+      const f = readFrame(chunk, i);
+      let ok = f !== undefined;
+      if (f) {
+        const start = i + f.hdr;
+        const ssrcKnown = start + 12 <= end;
+        const sameSsrc = ssrcKnown && chunk.readUInt32BE(start + 8) === this.#ssrc;
+        if (!sameSsrc && (!this.#inSync || this.#ssrc !== -1)) {
+          // not obviously the stream we were reading: the next packet must confirm it
+          const next = start + f.len;
+          if (!ssrcKnown || next + 16 > end) {
+            if (end - i > 0x30000) ok = false; // no confirmation within 192 KB: garbage
+            else break; // wait for more bytes
+          } else {
+            const g = readFrame(chunk, next);
+            ok = g !== undefined && chunk.readUInt32BE(next + g.hdr + 8) === chunk.readUInt32BE(start + 8);
+          }
+        }
       }
-      let hdr: number;
-      let len: number;
-      // `$` unless the bytes also read as RFC 4571 with a 0x24xx length (RTP version bits at +2)
-      if (chunk[i] === 0x24 && (chunk[i + 4] & 0xc0) === 0x80 && (chunk[i + 2] & 0xc0) !== 0x80) {
-        hdr = 4;
-        len = chunk.readUInt16BE(i + 2);
-      } else {
-        hdr = 2;
-        len = chunk.readUInt16BE(i);
-        if ((chunk[i + 2] & 0xc0) !== 0x80) len = 0;
-      }
-      if (len < 12) {
+      if (!ok || !f) {
         if (this.#inSync) {
           this.#inSync = false;
           this.stats.resyncs++;
@@ -69,21 +84,35 @@ export class RtpTcpFramer {
         continue;
       }
       this.#inSync = true;
-      const start = i + hdr;
-      if (start + len <= end) {
-        this.#emit(chunk.subarray(start, start + len));
-        i = start + len;
+      const start = i + f.hdr;
+      if (start + 12 <= end) this.#ssrc = chunk.readUInt32BE(start + 8);
+      if (start + f.len <= end) {
+        this.#emit(chunk.subarray(start, start + f.len));
+        i = start + f.len;
         continue;
       }
-      const buf = Buffer.allocUnsafe(len);
+      const buf = Buffer.allocUnsafe(f.len);
       chunk.copy(buf, 0, start, end);
       this.#partial = { buf, filled: end - start };
       return;
     }
+    if (i < end) this.#head = Buffer.from(chunk.subarray(i));
   }
 
   #emit(pkt: Buffer): void {
     this.stats.packets++;
     this.#onPacket(pkt);
   }
+}
+
+/** Framing header at i, if it announces a plausible RTP packet (version 2, >= 12 bytes). */
+function readFrame(b: Buffer, i: number): Frame | undefined {
+  if (i + 5 > b.length) return undefined;
+  // `$` unless the bytes also read as RFC 4571 with a 0x24xx length (RTP version bits at +2)
+  if (b[i] === 0x24 && (b[i + 4] & 0xc0) === 0x80 && (b[i + 2] & 0xc0) !== 0x80) {
+    const len = b.readUInt16BE(i + 2);
+    return len >= 12 ? { hdr: 4, len } : undefined;
+  }
+  const len = b.readUInt16BE(i);
+  return len >= 12 && (b[i + 2] & 0xc0) === 0x80 ? { hdr: 2, len } : undefined;
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { HlsSegmenter, HLS_PLAYLIST } from '../src/hls-segmenter.ts';
+import { NativeHlsSegmenter } from '../src/native-hls-segmenter.ts';
 import { splitAnnexBAccessUnits } from '../src/annexb.ts';
 import type { AccessUnit } from '../src/access-unit.ts';
 import { ensureAacFixture, ensureFixture } from './support/fixtures.ts';
@@ -34,9 +35,15 @@ function interleave(...lists: AccessUnit[][]): AccessUnit[] {
   return lists.flat().sort((a, b) => a.dts - b.dts || (a.kind === 'video' ? -1 : 1));
 }
 
+const impls = [
+  ['HlsSegmenter', HlsSegmenter],
+  ['NativeHlsSegmenter', NativeHlsSegmenter],
+] as const;
+
+for (const [name, Segmenter] of impls) {
 async function segment(units: AccessUnit[], playlistSize: number): Promise<{ dir: string; playlist: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'hls-seg-'));
-  const seg = new HlsSegmenter({ dir: join(dir, 's'), segmentSeconds: 2, playlistSize, logger });
+  const seg = new Segmenter({ dir: join(dir, 's'), segmentSeconds: 2, playlistSize, logger });
   for (const au of units) seg.input(au);
   await seg.finish();
   const playlist = seg.playlist ?? '';
@@ -44,7 +51,7 @@ async function segment(units: AccessUnit[], playlistSize: number): Promise<{ dir
   return { dir, playlist };
 }
 
-test('HlsSegmenter cuts H.264 + AAC into ~2 s TS segments that ffprobe reads back as all 250 frames', async () => {
+test(`${name} cuts H.264 + AAC into ~2 s TS segments that ffprobe reads back as all 250 frames`, async () => {
   const audio = await aacUnits();
   const { dir, playlist } = await segment(interleave(await videoUnits('h264'), audio), 10);
   try {
@@ -64,7 +71,7 @@ test('HlsSegmenter cuts H.264 + AAC into ~2 s TS segments that ffprobe reads bac
   }
 });
 
-test('HlsSegmenter muxes H.265 into TS that ffprobe reads as 640x360 hevc with 250 frames', async () => {
+test(`${name} muxes H.265 into TS that ffprobe reads as 640x360 hevc with 250 frames`, async () => {
   const { dir } = await segment(await videoUnits('h265'), 10);
   try {
     const [v] = await ffprobeStreams(join(dir, 's', HLS_PLAYLIST));
@@ -74,7 +81,7 @@ test('HlsSegmenter muxes H.265 into TS that ffprobe reads as 640x360 hevc with 2
   }
 });
 
-test('HlsSegmenter keeps a sliding playlist and deletes older segments from disk', async () => {
+test(`${name} keeps a sliding playlist and deletes older segments from disk`, async () => {
   const { dir, playlist } = await segment(await videoUnits('h264'), 2);
   try {
     const listed = [...playlist.matchAll(/^(seg-\d+\.ts)$/gm)].map((m) => m[1]);
@@ -88,9 +95,9 @@ test('HlsSegmenter keeps a sliding playlist and deletes older segments from disk
   }
 });
 
-test('HlsSegmenter.destroy() removes the stream directory', async () => {
+test(`${name}.destroy() removes the stream directory`, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hls-seg-'));
-  const seg = new HlsSegmenter({ dir: join(dir, 's'), segmentSeconds: 2, playlistSize: 3, logger });
+  const seg = new Segmenter({ dir: join(dir, 's'), segmentSeconds: 2, playlistSize: 3, logger });
   for (const au of (await videoUnits('h264')).slice(0, 120)) seg.input(au);
   await new Promise((r) => setTimeout(r, 200));
   assert.ok((await readdir(join(dir, 's'))).length > 0);
@@ -98,3 +105,4 @@ test('HlsSegmenter.destroy() removes the stream directory', async () => {
   await assert.rejects(stat(join(dir, 's')));
   await rm(dir, { recursive: true, force: true });
 });
+}

@@ -2,6 +2,7 @@
 // saved state (remote target, tags, CSeq+1); the device hanging up arrives through remoteBye().
 import { InvalidStateError, SipResponseError } from './errors.ts';
 import { TypedEmitter } from './typed-emitter.ts';
+import type { Logger } from 'pino';
 import type { SipMessage } from 'sip';
 import type { DialogState, ParsedSdp } from './types.ts';
 
@@ -22,8 +23,10 @@ export class Dialog extends TypedEmitter<DialogEvents> {
     state: DialogState,
     answer: ParsedSdp,
     private readonly owner: DialogOwner,
+    logger?: Logger,
   ) {
     super();
+    this.emitterLogger = logger;
     this.#state = state;
     this.answer = answer;
   }

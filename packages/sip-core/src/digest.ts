@@ -9,8 +9,19 @@ function md5(s: string): string {
   return createHash('md5').update(s, 'latin1').digest('hex');
 }
 
+// Every nonce issued within one second shares its stamp, hence its HMAC: a small cache takes
+// HMAC off the REGISTER hot path during a re-registration storm.
+const macCache = new Map<string, string>();
+
 function mac(secret: string, stamp: string): string {
-  return createHmac('sha256', secret).update(stamp).digest('base64url').slice(0, 22);
+  const key = stamp + '\0' + secret;
+  let v = macCache.get(key);
+  if (v === undefined) {
+    v = createHmac('sha256', secret).update(stamp).digest('base64url').slice(0, 22);
+    if (macCache.size >= 256) macCache.clear();
+    macCache.set(key, v);
+  }
+  return v;
 }
 
 /** `<unix seconds base36>.<hmac>`: token characters only, safe inside a quoted string. */

@@ -2,7 +2,7 @@
 // LF-only line ends, a Content-Length that disagrees with the body, junk that still lets us answer 400.
 // All strings are latin1 (one char per byte), as `sip` keeps them.
 import sip from 'sip';
-import type { SipMessage } from 'sip';
+import type { SipAuthHeader, SipMessage, SipUri } from 'sip';
 
 export type { SipMessage } from 'sip';
 
@@ -67,9 +67,77 @@ function salvage(head: string): SipMessage | undefined {
   return sip.parse(kept.join('\r\n') + '\r\n\r\n');
 }
 
-/** `sip.stringify` counts Content-Length in chars: bodies must already be latin1 strings of bytes. */
+/**
+ * Serialises like `sip.stringify` (Content-Length counted in chars of a latin1 body, so bodies must
+ * already be byte strings) but without its per-header regex: it sits on the REGISTER hot path.
+ * Messages with headers we do not lay out ourselves go through `sip.stringify`.
+ */
 export function encodeSipMessage(m: SipMessage): Buffer {
-  return Buffer.from(sip.stringify(m), 'latin1');
+  return Buffer.from(stringifyMessage(m), 'latin1');
+}
+
+const headerNames = new Map<string, string>([
+  ['call-id', 'Call-ID'],
+  ['cseq', 'CSeq'],
+  ['www-authenticate', 'WWW-Authenticate'],
+]);
+
+function headerName(n: string): string {
+  let p = headerNames.get(n);
+  if (p === undefined) {
+    p = n.replace(/\b([a-z])/g, (c) => c.toUpperCase());
+    headerNames.set(n, p);
+  }
+  return p;
+}
+
+function params(p: Record<string, string | null> | undefined): string {
+  let s = '';
+  if (p) for (const k in p) s += p[k] ? `;${k}=${p[k]}` : `;${k}`;
+  return s;
+}
+
+function aor(a: { name?: string; uri: string | SipUri; params?: Record<string, string | null> }): string {
+  return `${a.name ? a.name + ' ' : ''}<${sip.stringifyUri(a.uri)}>${params(a.params)}`;
+}
+
+export function stringifyMessage(m: SipMessage): string {
+  let s = m.status !== undefined ? `SIP/2.0 ${m.status} ${m.reason ?? ''}\r\n` : `${m.method} ${m.uri} SIP/2.0\r\n`;
+  const h = m.headers;
+  for (const n in h) {
+    const v = h[n];
+    if (v === undefined || n === 'content-length') continue;
+    switch (n) {
+      case 'via':
+        for (const via of h.via!) {
+          s += `Via: SIP/${via.version || '2.0'}/${via.protocol.toUpperCase()} ${via.host}${via.port ? ':' + via.port : ''}${params(via.params)}\r\n`;
+        }
+        break;
+      case 'to':
+        s += `To: ${aor(h.to!)}\r\n`;
+        break;
+      case 'from':
+        s += `From: ${aor(h.from!)}\r\n`;
+        break;
+      case 'contact':
+        s += `Contact: ${h.contact === '*' ? '*' : h.contact!.map(aor).join(', ')}\r\n`;
+        break;
+      case 'cseq':
+        s += `CSeq: ${h.cseq!.seq} ${h.cseq!.method}\r\n`;
+        break;
+      case 'www-authenticate':
+      case 'authorization':
+      case 'proxy-authenticate':
+      case 'proxy-authorization':
+        for (const a of v as SipAuthHeader[]) s += `${headerName(n)}: ${sip.stringifyAuthHeader(a)}\r\n`;
+        break;
+      default:
+        if (typeof v !== 'string' && typeof v !== 'number') return sip.stringify(m);
+        s += `${headerName(n)}: ${v}\r\n`;
+    }
+  }
+  const body = m.content ?? '';
+  return s + `Content-Length: ${body.length}\r\n\r\n` + body;
 }
 
 /**

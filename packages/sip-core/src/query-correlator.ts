@@ -69,6 +69,11 @@ export class QueryCorrelator {
     return true;
   }
 
+  /** Rejects one pending query (its request failed). */
+  fail(deviceId: string, cmdType: string, sn: number, err: Error): void {
+    this.#pending.get(`${deviceId}|${cmdType}|${sn}`)?.fail(err);
+  }
+
   /** Rejects the pending queries of one device (deleted) or all of them (closing). */
   failAll(err: Error, deviceId?: string): void {
     for (const p of [...this.#pending.values()]) if (deviceId === undefined || p.deviceId === deviceId) p.fail(err);

@@ -76,7 +76,7 @@ export class Registrar {
       return;
     }
     this.#cache.get(deviceId).then(
-      (c) => this.#withCredentials(rq, from, deviceId, c, banKey),
+      (c) => this.#guard(() => this.#withCredentials(rq, from, deviceId, c, banKey), deviceId),
       (err: unknown) => {
         this.o.logger.warn({ err, deviceId }, 'credential lookup failed');
         this.o.reply(rq, makeResponse(rq, 503, 'Service Unavailable'), from);
@@ -119,10 +119,11 @@ export class Registrar {
     if (!created && this.o.credentials.create) {
       const create = this.o.credentials.create.bind(this.o.credentials);
       create(deviceId).then(
-        () => {
-          this.#cache.put(deviceId, { deviceId, password: this.o.globalPassword! });
-          this.#accept(rq, from, deviceId, undefined);
-        },
+        () =>
+          this.#guard(() => {
+            this.#cache.put(deviceId, { deviceId, password: this.o.globalPassword! });
+            this.#accept(rq, from, deviceId, undefined);
+          }, deviceId),
         (err: unknown) => {
           this.o.logger.warn({ err, deviceId }, 'creating a device on first register failed');
           this.o.reply(rq, makeResponse(rq, 503, 'Service Unavailable'), from);
@@ -131,6 +132,15 @@ export class Registrar {
       return;
     }
     this.#accept(rq, from, deviceId, c.credentials?.charset);
+  }
+
+  /** Work resumed from a promise: a throw there would be an unhandled rejection, i.e. a crash. */
+  #guard(fn: () => void, deviceId: string): void {
+    try {
+      fn();
+    } catch (err) {
+      this.o.logger.error({ err, deviceId }, 'register handling failed');
+    }
   }
 
   #challenge(rq: SipMessage, from: Peer, stale: boolean): void {

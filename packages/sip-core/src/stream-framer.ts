@@ -7,6 +7,7 @@ export const MAX_STREAM_BODY_BYTES = 1024 * 1024;
 
 const START_LINE = /(?:^|\n)(?=[A-Za-z][\w\-.!%*+`'~]* \S+ SIP\/2\.0\r?\n|SIP\/2\.0 \d{3} )/;
 const START_LINE_ONLY = /^(?:[A-Za-z][\w\-.!%*+`'~]* \S+ SIP\/2\.0\r?|SIP\/2\.0 \d{3}\b.*)$/;
+const NEXT_START = /(?<=[\n>])(?=[A-Z]+ sips?:\S+ SIP\/2\.0\r?\n|SIP\/2\.0 \d{3} )/;
 const CONTENT_LENGTH = /^(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*$/im;
 
 export interface FramerSink {
@@ -21,10 +22,20 @@ export class StreamFramer {
   #buf: Buffer = Buffer.alloc(0);
   #closed = false;
 
-  constructor(private readonly sink: FramerSink) {}
+  #flushTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly sink: FramerSink,
+    /** A message whose body stays short of its Content-Length this long is delivered as it is. */
+    private readonly incompleteFlushMs = 1000,
+  ) {}
 
   push(chunk: Buffer): void {
     if (this.#closed) return;
+    if (this.#flushTimer) {
+      clearTimeout(this.#flushTimer);
+      this.#flushTimer = undefined;
+    }
     this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
     while (!this.#closed && this.#next()) {
       /* keep cutting */
@@ -92,12 +103,39 @@ export class StreamFramer {
     }
     const total = headEnd + sepLen + length;
     if (buf.length < total) {
+      // A Content-Length larger than the body: the next message shows up inside "the body".
+      const bodyStart = headEnd + sepLen;
+      const next = NEXT_START.exec(buf.toString('latin1', bodyStart));
+      if (next) {
+        const cut = bodyStart + next.index;
+        this.#buf = buf.subarray(cut);
+        this.sink.message(buf.subarray(0, cut));
+        return true;
+      }
       this.#buf = buf;
+      this.#armFlush();
       return false;
     }
     this.#buf = buf.subarray(total);
     this.sink.message(buf.subarray(0, total));
     return true;
+  }
+
+  #armFlush(): void {
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
+      if (this.#closed || this.#buf.length === 0) return;
+      const partial = this.#buf;
+      this.#buf = Buffer.alloc(0);
+      this.sink.message(partial);
+    }, this.incompleteFlushMs);
+    this.#flushTimer.unref();
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    this.#buf = Buffer.alloc(0);
   }
 
   #fail(reason: string, head: Buffer): void {

@@ -75,6 +75,7 @@ export class TcpTransport {
     socket.on('timeout', () => socket.destroy());
     socket.on('error', (err) => this.#logger.debug({ err, host, port }, 'sip tcp connection error'));
     socket.on('close', () => {
+      framer.close();
       if (this.#connections.get(key) === socket) this.#connections.delete(key);
     });
   }

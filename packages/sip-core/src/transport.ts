@@ -41,7 +41,7 @@ export class SipTransport {
     const onDatagram = (raw: Buffer, h: string, p: number) => t.#receive(raw, { host: h, port: p, transport: 'udp' });
     const onStream = (raw: Buffer, h: string, p: number) => t.#receive(raw, { host: h, port: p, transport: 'tcp' });
     const onStreamError = (reason: string, head: Buffer | undefined, h: string, p: number) =>
-      t.#reject(new SipParseError(reason), head, { host: h, port: p, transport: 'tcp' });
+      t.#reject(new SipParseError(reason, head ? salvageHead(head) : undefined), head, { host: h, port: p, transport: 'tcp' });
     for (let attempt = 0; ; attempt++) {
       const udp = await UdpTransport.bind(host, port, onDatagram, logger);
       try {
@@ -130,5 +130,14 @@ class DropLog {
       { reason, host: source.host, port: source.port, transport: source.transport, answered, head: raw?.subarray(0, 120).toString('latin1') },
       answered ? 'sip: malformed request answered 400' : 'sip: malformed message dropped',
     );
+  }
+}
+
+/** What a refused stream message's header section still tells us (to address a 400). */
+function salvageHead(head: Buffer): SipMessage | undefined {
+  try {
+    return decodeSipMessage(head);
+  } catch (err) {
+    return err instanceof SipParseError ? err.partial : undefined;
   }
 }

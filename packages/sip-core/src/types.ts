@@ -72,6 +72,8 @@ export interface SipServerOptions {
   timers?: Partial<SipTimers>;
   /** Query the catalog after each first registration. Default true. */
   catalogOnRegister?: boolean;
+  /** Catalog queries after registration that may run at once (a restart re-registers everyone). Default 20. */
+  catalogConcurrency?: number;
   /** Nonce validity in seconds. Default 300. */
   nonceTtlS?: number;
   /** Failed digest attempts per (device, source ip) before 403 and a ban. Default 5. */

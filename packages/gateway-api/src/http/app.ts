@@ -68,7 +68,6 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     const started = process.hrtime.bigint();
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw new ApiError('notFound', `no route ${ctx.method} ${ctx.path.slice(0, 100).replace(/[^\w/.-]/g, '')}`);
     } catch (err) {
       const apiErr = toApiError(err);
       if (apiErr.status >= 500) logger.error({ err, msgid: ctx.state.msgid, path: ctx.path }, 'request failed');
@@ -104,12 +103,14 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     }),
   );
   app.use(router.routes());
-  app.use(async (ctx, next) => {
-    await next();
+  app.use(async (ctx) => {
     // Known path, other method: say so in the envelope rather than a bare 404.
-    if (ctx.status === 404 && ctx.body === undefined && router.match(ctx.path, 'GET').path.length + router.match(ctx.path, 'POST').path.length > 0) {
-      throw new ApiError('notFound', `${ctx.method} is not supported on this path`);
+    const allowed = (['GET', 'POST', 'PATCH', 'DELETE'] as const).filter((m) => router.match(ctx.path, m).pathAndMethod.length > 0);
+    if (allowed.length) {
+      ctx.set('Allow', allowed.join(', '));
+      throw new ApiError('methodNotAllowed', `${ctx.method} is not supported here (allowed: ${allowed.join(', ')})`);
     }
+    throw new ApiError('notFound', `no route ${ctx.method} ${ctx.path.slice(0, 100).replace(/[^\w/.-]/g, '')}`);
   });
 
   const sockets = new Set<EventSocket>();

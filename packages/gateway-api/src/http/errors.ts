@@ -7,6 +7,7 @@ export const apiErrors = {
   badRequest: { status: 400, code: '1002' },
   unauthorized: { status: 401, code: '1000' },
   notFound: { status: 404, code: '1002' },
+  methodNotAllowed: { status: 405, code: '1002' },
   conflict: { status: 409, code: '1002' },
   deviceFailed: { status: 502, code: '1002' },
   deviceTimeout: { status: 504, code: '1002' },

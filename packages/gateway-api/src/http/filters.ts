@@ -60,12 +60,6 @@ function bad(message: string): ApiError {
   return new ApiError('badRequest', message);
 }
 
-// Names are echoed only when they cannot carry anything but an identifier, so a hostile name never
-// comes back in a response.
-function quoteName(name: unknown): string {
-  return typeof name === 'string' && /^[A-Za-z_][A-Za-z0-9_]{0,31}$/.test(name) ? ` "${name}"` : '';
-}
-
 function zodMessage(err: z.ZodError, path: string): string {
   const issue = err.issues[0];
   if (!issue) return `${path} is invalid`;
@@ -132,7 +126,8 @@ function parseCondition(item: object, p: string, resource: ResourceFields): Filt
   if (!parsed.success) throw bad(zodMessage(parsed.error, p));
   const c = parsed.data;
   if (!Object.hasOwn(resource.fields, c.field_name)) {
-    throw bad(`${p}.field_name${quoteName(c.field_name)} is not a filterable field of ${resource.name} (allowed: ${Object.keys(resource.fields).join(', ')})`);
+    // The name itself is not echoed: a response never carries request text that could be SQL.
+    throw bad(`${p}.field_name is not a filterable field of ${resource.name} (allowed: ${Object.keys(resource.fields).join(', ')})`);
   }
   const type = resource.fields[c.field_name] as FieldType;
   if (c.opertator !== undefined && c.operator !== undefined && c.opertator.trim() !== c.operator.trim()) {
@@ -245,7 +240,7 @@ export function parseSort(raw: string | undefined, resource: ResourceFields, fal
     const desc = part.startsWith('-');
     const field = desc || part.startsWith('+') ? part.slice(1) : part;
     if (!Object.hasOwn(resource.fields, field)) {
-      throw bad(`sort[${i}]${quoteName(field)} is not a sortable field of ${resource.name} (allowed: ${Object.keys(resource.fields).join(', ')})`);
+      throw bad(`sort[${i}] is not a sortable field of ${resource.name} (allowed: ${Object.keys(resource.fields).join(', ')})`);
     }
     if (seen.has(field)) throw bad(`sort names "${field}" twice`);
     seen.add(field);

@@ -19,7 +19,7 @@ function withUrls(deps: RouteDeps, row: Record<string, unknown>): Record<string,
 export async function streamView(deps: RouteDeps, streamid: string): Promise<Record<string, unknown>> {
   const row = await deps.dataSource.getRepository(StreamEntity).findOneBy({ streamid });
   if (!row) throw new ApiError('notFound', `stream ${streamid} not found`);
-  return withUrls(deps, pickPublic(streamResource, row));
+  return { ...withUrls(deps, pickPublic(streamResource, row)), transport: row.transport, port: row.port, diagnosis: parseDiagnosis(row.diagnosis) };
 }
 
 export function registerStreamRoutes(r: RouteRegistry, deps: RouteDeps): void {
@@ -62,4 +62,14 @@ export function registerStreamRoutes(r: RouteRegistry, deps: RouteDeps): void {
       return { streamid: params.id };
     },
   });
+}
+
+/** The play service's JSON diagnosis (SDP, steps, first packet, last error); {} when absent or unreadable. */
+function parseDiagnosis(text: string | null): Record<string, unknown> {
+  try {
+    const v: unknown = text ? JSON.parse(text) : {};
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }

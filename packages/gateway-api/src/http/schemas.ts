@@ -135,6 +135,12 @@ export const streamSchema = z.object({
   wsflv: z.string(),
   http: z.string(),
   live: z.record(z.string(), z.unknown()).optional().describe('figures of the running stream (packets, loss, viewers)'),
+  transport: z.string().optional().describe('udp, tcp-passive or tcp-active (GET /streams/:id)'),
+  port: z.number().int().optional().describe('receive port (GET /streams/:id)'),
+  diagnosis: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('GET /streams/:id: SDP offered and answered, steps with timings, failed step, first packet time and source, packets, bytes, loss, last error'),
 });
 export const recordItemSchema = z.object({
   deviceid: z.string(),

@@ -268,9 +268,10 @@ export class StreamManager implements PlayService {
     };
     a.diagnosis.mediaIp = this.#o.mediaIp;
     this.#track(a);
-    let step: PlayStep = 'port';
+    let step: PlayStep = 'lookup';
     try {
       await this.#insertRow(a, start, end);
+      step = 'port';
       const media = await recordStep(a.diagnosis, 'port', () =>
         this.#o.media.openStream({ streamId, app: 'rtp', transport: a.transport, expectedSsrc: Number(ssrc) }),
       );
@@ -518,6 +519,8 @@ function sipStatusOf(err: unknown): number | undefined {
 function failureMessage(step: PlayStep, err: unknown, playTimeoutS: number): string {
   const sip = sipStatusOf(err);
   switch (step) {
+    case 'lookup':
+      return 'could not store the stream (storage unavailable)';
     case 'port':
       return `could not open a receive port: ${describeError(err)}`;
     case 'invite':
@@ -537,6 +540,6 @@ function failureMessage(step: PlayStep, err: unknown, playTimeoutS: number): str
 function failureStatus(step: PlayStep, err: unknown, stopped: boolean): number {
   if (stopped) return 409;
   if (step === 'invite' && sipStatusOf(err)) return 502;
-  if (step === 'port') return 503;
+  if (step === 'port' || step === 'lookup') return 503;
   return 504;
 }

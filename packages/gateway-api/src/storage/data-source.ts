@@ -27,9 +27,10 @@ export function describeDatabase(config: StorageConfig): string {
   return config.databaseUrl ? maskUrl(config.databaseUrl) : `sqlite:${join(config.dataDir, 'gb28181.db')}`;
 }
 
-/** A DataSource (not yet initialized) with our entities; migrations run on initialize(). */
+/** A DataSource (not yet initialized) with our entities; openDataSource() connects and migrates it. */
 export function createDataSource(config: StorageConfig): DataSource {
-  const common = { entities, migrations, migrationsRun: true, synchronize: false, logging: false } as const;
+  // migrations run in openDataSource(), under a lock, not on initialize()
+  const common = { entities, migrations, migrationsRun: false, synchronize: false, logging: false } as const;
   const kind = databaseKind(config);
   if (kind === 'sqlite') {
     mkdirSync(config.dataDir, { recursive: true });
@@ -75,6 +76,7 @@ export async function openDataSource(config: StorageConfig, o: OpenDataSourceOpt
     const ds = createDataSource(config);
     try {
       await ds.initialize();
+      await migrate(ds);
       return ds;
     } catch (err) {
       if (ds.isInitialized) await ds.destroy().catch(() => undefined);
@@ -89,6 +91,30 @@ export async function openDataSource(config: StorageConfig, o: OpenDataSourceOpt
       o.onRetry?.(e, attempt);
       await new Promise((r) => setTimeout(r, interval));
     }
+  }
+}
+
+/**
+ * Applies pending migrations. On MySQL/MariaDB a named lock serialises gateway nodes starting at
+ * the same time (two would otherwise both create the tables); SQLite's own write lock does that.
+ */
+export async function migrate(ds: DataSource): Promise<void> {
+  if (ds.options.type === 'better-sqlite3') {
+    await ds.runMigrations({ transaction: 'all' });
+    return;
+  }
+  const q = ds.createQueryRunner();
+  try {
+    const [row] = (await q.query(`SELECT GET_LOCK('gb28181_migrations', 60) AS got`)) as { got: number | string | null }[];
+    if (Number(row?.got) !== 1) throw new Error('storage: another node held the migration lock for 60 s');
+    try {
+      // MySQL DDL commits implicitly: one transaction per migration is all it can honour
+      await ds.runMigrations({ transaction: 'each' });
+    } finally {
+      await q.query(`SELECT RELEASE_LOCK('gb28181_migrations')`).catch(() => undefined);
+    }
+  } finally {
+    await q.release();
   }
 }
 

@@ -31,7 +31,11 @@ export interface FreshDatabase {
 }
 
 /** An empty database (no tables yet) with its StorageConfig, e.g. to hand to createPlatform. */
-export async function freshDatabase(name: TestDatabaseName, mysqlUrl = process.env.GB_TEST_MYSQL_URL): Promise<FreshDatabase> {
+export async function freshDatabase(
+  name: TestDatabaseName,
+  o: { mysqlUrl?: string; charset?: string } = {},
+): Promise<FreshDatabase> {
+  const mysqlUrl = o.mysqlUrl ?? process.env.GB_TEST_MYSQL_URL;
   const dataDir = mkdtempSync(join(tmpdir(), `gb-test-${name}-`));
   const removeDir = async () => rmSync(dataDir, { recursive: true, force: true });
   if (name === 'sqlite') return { name, config: { dataDir }, drop: removeDir };
@@ -40,7 +44,7 @@ export async function freshDatabase(name: TestDatabaseName, mysqlUrl = process.e
   const root = rootConnectionUrl(mysqlUrl);
   const c = await mysql.createConnection(root);
   try {
-    await c.query(`CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb4`);
+    await c.query(`CREATE DATABASE \`${dbName}\` CHARACTER SET ${o.charset ?? 'utf8mb4'}`);
   } finally {
     await c.end();
   }

@@ -1,0 +1,10 @@
+import { readFile, writeFile, rm } from 'node:fs/promises';
+import pino from 'pino';
+import { NativeHlsSegmenter } from '/work/main/packages/media/src/native-hls-segmenter.ts';
+import { fixtureUnits } from '/work/main/packages/media/test/support/gb-sender.ts';
+const units = await fixtureUnits('h264', true);
+const seg = new NativeHlsSegmenter({ dir: '/tmp/b2/nat', segmentSeconds: 2, playlistSize: 10, logger: pino() });
+for (const u of units) seg.input(u);
+await seg.finish();
+await writeFile('/tmp/b2/nat/hls.m3u8', seg.playlist!);
+console.log(seg.playlist);

@@ -1,0 +1,195 @@
+// Benchmark (not a test), issue item 8b: N concurrent 2 Mbit/s GB streams (PS over RTP/UDP, one
+// port each) on loopback into one media engine for S seconds, each served as FLV (published into
+// node-media-server) and HLS (mediabunny segments on disk). The sender is a child process so its CPU
+// is measured apart. Prints one line: loss, datagrams/s, engine CPU, sender CPU, RSS per stream.
+//   node --import tsx bench/media-streams.ts [--streams 50] [--seconds 20] [--no-hls] [--no-flv]
+import { fork } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { createMediaEngine } from '../packages/media/src/media-engine.ts';
+import { splitAnnexBAccessUnits } from '../packages/media/src/annexb.ts';
+import { PsMuxer } from '../packages/media/src/ps-muxer.ts';
+import { RtpPacketizer } from '../packages/media/src/rtp-packetizer.ts';
+import { FIXTURE_DIR, runFfmpeg } from '../packages/media/test/support/fixtures.ts';
+import { HlsSegmenter } from '../packages/media/src/hls-segmenter.ts';
+import { FlvMuxer } from '../packages/media/src/flv-muxer.ts';
+
+const arg = (name: string, def: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+};
+const N = arg('streams', 50);
+const SECONDS = arg('seconds', 20);
+const FPS = 25;
+
+/** 10 s of 720p H.264 at 2 Mbit/s (noise keeps the rate up), GOP 50. */
+async function fixture(): Promise<string> {
+  const path = join(FIXTURE_DIR, 'bench-2mbit-720p-10s.h264');
+  try {
+    if ((await stat(path)).size > 0) return path;
+  } catch {
+    // made below
+  }
+  const tmp = `${path}.${process.pid}.h264`;
+  await runFfmpeg([
+    '-f', 'lavfi', '-i', `testsrc2=size=1280x720:rate=${FPS}:duration=10`, '-vf', 'noise=alls=12:allf=t',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '0', '-g', '50', '-b:v', '2M', '-maxrate', '2M', '-bufsize', '1M',
+    '-f', 'h264', tmp,
+  ]);
+  const { rename } = await import('node:fs/promises');
+  await rename(tmp, path);
+  return path;
+}
+
+/** Frames of RTP payloads (PS packs cut at 1400 bytes): one entry per 40 ms frame. */
+async function framePayloads(): Promise<{ ts: number; payloads: Buffer[] }[]> {
+  const units = splitAnnexBAccessUnits(await readFile(await fixture()), 'h264', FPS);
+  const ps = new PsMuxer({ videoCodec: 'h264' });
+  const rtp = new RtpPacketizer({ ssrc: 0, maxPayload: 1400 });
+  return units.map((u) => ({ ts: u.dts, payloads: rtp.packetize(ps.mux(u), u.dts).map((p) => p.subarray(12)) }));
+}
+
+async function sender(ports: number[], seconds: number): Promise<void> {
+  const frames = await framePayloads();
+  const sock = dgram.createSocket('udp4');
+  sock.bind(0, '127.0.0.1');
+  await new Promise((r) => sock.once('listening', r));
+  try {
+    sock.setSendBufferSize(8 * 1024 * 1024);
+  } catch {
+    // capped by the kernel
+  }
+  const state = ports.map((port, i) => ({ port, seq: (i * 7919) & 0xffff, ssrc: 0x10000 + i, offset: Math.floor((i / ports.length) * 40) }));
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let sent = 0;
+  let frameNo = 0;
+  const totalFrames = seconds * FPS;
+  let inFlight = 0;
+  let sendErrors = 0;
+  // one tick per frame period; streams are spread across the 40 ms so key frames do not all burst together
+  while (frameNo < totalFrames) {
+    const due = t0 + frameNo * 40;
+    const now = performance.now();
+    if (due > now) await new Promise((r) => setTimeout(r, due - now));
+    const f = frames[frameNo % frames.length]!;
+    const loop = Math.floor(frameNo / frames.length);
+    const ts = (f.ts + loop * frames.length * 3600) >>> 0;
+    for (const s of state) {
+      for (let k = 0; k < f.payloads.length; k++) {
+        const payload = f.payloads[k]!;
+        const pkt = Buffer.allocUnsafe(12 + payload.length);
+        pkt[0] = 0x80;
+        pkt[1] = (k === f.payloads.length - 1 ? 0x80 : 0) | 96;
+        pkt.writeUInt16BE(s.seq, 2);
+        pkt.writeUInt32BE(ts, 4);
+        pkt.writeUInt32BE(s.ssrc, 8);
+        payload.copy(pkt, 12);
+        s.seq = (s.seq + 1) & 0xffff;
+        inFlight++;
+        sock.send(pkt, s.port, '127.0.0.1', (err) => {
+          inFlight--;
+          if (err) sendErrors++;
+        });
+        sent++;
+      }
+    }
+    frameNo++;
+  }
+  while (inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+  const cpu = process.cpuUsage(cpu0);
+  const wall = performance.now() - t0;
+  sock.close();
+  process.send?.({ sent: sent - sendErrors, sendErrors, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: wall, late: performance.now() - (t0 + totalFrames * 40) });
+}
+
+if (process.argv.includes('--sender')) {
+  const ports = process.argv[process.argv.indexOf('--sender') + 1]!.split(',').map(Number);
+  await sender(ports, SECONDS);
+  process.exit(0);
+}
+
+// cost breakdown: --no-hls / --no-flv switch an output off (bench only) to see what each costs
+if (process.argv.includes('--no-hls')) HlsSegmenter.prototype.input = () => {};
+if (process.argv.includes('--no-flv')) FlvMuxer.prototype.input = () => {};
+const outputs = `${process.argv.includes('--no-flv') ? '' : 'flv+'}${process.argv.includes('--no-hls') ? '' : 'hls'}`;
+
+await framePayloads(); // make the fixture before timing anything
+const dataDir = await mkdtemp(join(tmpdir(), 'bench-streams-'));
+const base = 42000 + Math.floor(Math.random() * 100) * 10;
+const engine = await createMediaEngine({
+  bindIp: '127.0.0.1',
+  rtpPorts: [base, base + N + 200],
+  httpPort: 0,
+  rtmpPort: null,
+  dataDir,
+  hls: { segmentSeconds: 2, playlistSize: 6 },
+  noViewerCloseS: 3600,
+  firstPacketTimeoutS: 3600,
+  idleTimeoutS: 3600,
+  logger: pino({ level: 'warn' }),
+});
+try {
+  const streams = [];
+  for (let i = 0; i < N; i++) streams.push(await engine.openStream({ streamId: `bench${i}`, transport: 'udp' }));
+  const rss0 = process.memoryUsage().rss;
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  const t0 = performance.now();
+  const child = fork(new URL(import.meta.url).pathname, ['--sender', streams.map((s) => s.port).join(','), '--seconds', String(SECONDS)], {
+    execArgv: ['--import', 'tsx'],
+  });
+  let peakRss = rss0;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 500);
+  type SenderReport = { sent: number; sendErrors: number; cpuMs: number; wallMs: number; late: number };
+  const report = await new Promise<SenderReport>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as SenderReport));
+    child.once('exit', (code) => code !== 0 && reject(new Error(`sender exited ${code}`)));
+  });
+  const atSenderEnd = streams.reduce((n, s) => n + s.stats().packets, 0);
+  const eluSend = performance.eventLoopUtilization(elu0).utilization;
+  // let the last datagrams drain: wait until the count stops moving
+  const count = (): number => streams.reduce((n, s) => n + s.stats().packets, 0);
+  for (let last = -1, now = count(); now !== last; last = now, now = count()) {
+    if (process.env.BENCH_DEBUG) console.log('received so far', now);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  clearInterval(sampler);
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  let received = 0;
+  let lost = 0;
+  let frames = 0;
+  let lossyStreams = 0;
+  let silentStreams = 0;
+  for (const s of streams) {
+    const st = s.stats();
+    if (st.packets === 0) silentStreams++;
+    received += st.packets;
+    lost += st.lost;
+    frames += st.frames;
+    if (st.lost > 0) lossyStreams++;
+  }
+  const segs = (await readdir(join(dataDir, 'hls', 'bench0')).catch(() => [])).filter((f) => f.endsWith('.ts')).length;
+  const missing = report.sent - received;
+  const engineCpuMs = (cpu.user + cpu.system) / 1000;
+  const engineCpu = (engineCpuMs / wall) * 100;
+  // the machine is shared: cost per stream (CPU time / stream time) is what carries over, not %busy
+  const perStream = (engineCpuMs / (N * SECONDS * 1000)) * 100;
+  const backlog = ((report.sent - atSenderEnd) / report.sent) * 100;
+  console.log(
+    `media-streams outputs=${outputs || 'none'} streams=${N} seconds=${SECONDS} sent=${report.sent} received=${received} missing=${missing} rtp-lost=${lost} ` +
+      `lossy-streams=${lossyStreams} silent-streams=${silentStreams} send-errors=${report.sendErrors} loss=${((missing / report.sent) * 100).toFixed(3)}% dgram/s=${Math.round(report.sent / (report.wallMs / 1000))} ` +
+      `frames=${frames}/${N * SECONDS * FPS} backlog-at-sender-end=${backlog.toFixed(1)}% loop-util=${(eluSend * 100).toFixed(0)}% ` +
+      `engine-cpu=${(engineCpuMs / 1000).toFixed(1)}s(${engineCpu.toFixed(0)}%core) cost=${perStream.toFixed(2)}%core/stream ` +
+      `projected-max-on-2-cores=${Math.floor(200 / perStream)} sender-cpu=${((report.cpuMs / report.wallMs) * 100).toFixed(0)}%core ` +
+      `sender-late=${report.late.toFixed(0)}ms rss=${(peakRss / 1e6).toFixed(0)}MB rss/stream=${((peakRss - rss0) / N / 1e3).toFixed(0)}KB ` +
+      `hls-segments(bench0)=${segs} no-loss=${missing === 0 && lost === 0}`,
+  );
+} finally {
+  await engine.close();
+  await rm(dataDir, { recursive: true, force: true });
+}

@@ -1,0 +1,185 @@
+import { mkdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { AccessUnit, MediaSink } from './access-unit.ts';
+import { TsMuxer } from './ts-muxer.ts';
+
+export interface NativeHlsSegmenterOptions {
+  dir: string;
+  segmentSeconds: number;
+  playlistSize: number;
+  logger: Logger;
+  /** Longest wait for AAC after the first key frame before starting video-only. */
+  audioWaitMs?: number;
+}
+
+interface Segment {
+  name: string;
+  duration: number;
+}
+
+/** 1.4 s, as ffmpeg: keeps PTS above PCR and away from zero. */
+const TS_OFFSET = 126000;
+
+/**
+ * Live HLS of one stream with our own TS muxer: segments cut at the first key frame after the target
+ * duration, a sliding playlist of `playlistSize` segments (older files deleted), `#EXT-X-ENDLIST` on
+ * finish(). Same surface as the mediabunny HlsSegmenter.
+ */
+export class NativeHlsSegmenter implements MediaSink {
+  readonly #o: Required<NativeHlsSegmenterOptions>;
+  #ts: TsMuxer | null = null;
+  #state: 'waiting' | 'running' | 'ended' = 'waiting';
+  #pending: AccessUnit[] = [];
+  #earlyAudio: AccessUnit[] = [];
+  #aacSeen = false;
+  #base = 0;
+  #parts: Buffer[] = [];
+  #segStart = -1;
+  #lastVideoDts = 0;
+  #lastVideoDuration = 3600;
+  #seq = 0;
+  #next = 1;
+  #segments: Segment[] = [];
+  #playlist: string | null = null;
+  readonly #unwritten = new Map<string, Buffer>();
+  #writes: Promise<void> = Promise.resolve();
+  #dirMade: Promise<unknown> | null = null;
+  #videoFrames = 0;
+
+  constructor(o: NativeHlsSegmenterOptions) {
+    this.#o = { audioWaitMs: 1000, ...o };
+  }
+
+  get playlist(): string | null {
+    return this.#playlist;
+  }
+
+  get ended(): boolean {
+    return this.#state === 'ended';
+  }
+
+  get stats(): { videoFrames: number; dropped: number; state: string } {
+    return { videoFrames: this.#videoFrames, dropped: 0, state: this.#state };
+  }
+
+  pendingSegment(name: string): Buffer | undefined {
+    return this.#unwritten.get(name);
+  }
+
+  input(au: AccessUnit): void {
+    if (au.kind === 'audio' && au.codec !== 'aac') return;
+    if (this.#state === 'waiting') {
+      if (au.kind === 'audio') {
+        this.#aacSeen = true;
+        if (this.#pending.length > 0) this.#pending.push(au);
+        else {
+          // PS demuxers finish a video frame only when the next pack arrives: audio of the same instant comes first
+          this.#earlyAudio.push(au);
+          if (this.#earlyAudio.length > 64) this.#earlyAudio.shift();
+        }
+      } else if (this.#pending.length > 0 || au.key) this.#pending.push(au);
+      const first = this.#pending[0];
+      if (first && (this.#aacSeen || (au.dts - first.dts) / 90 >= this.#o.audioWaitMs)) this.#start(first);
+      return;
+    }
+    if (this.#state === 'running') this.#feed(au);
+  }
+
+  #start(first: AccessUnit): void {
+    this.#state = 'running';
+    this.#base = first.dts;
+    this.#ts = new TsMuxer({ video: first.codec === 'h265' ? 'h265' : 'h264', audio: this.#aacSeen });
+    this.#dirMade = mkdir(this.#o.dir, { recursive: true }).catch(() => {});
+    const units = [...this.#earlyAudio.filter((a) => a.dts >= first.dts), ...this.#pending];
+    this.#pending = [];
+    this.#earlyAudio = [];
+    for (const au of units) this.#feed(au);
+  }
+
+  #feed(au: AccessUnit): void {
+    const ts = this.#ts!;
+    const dts = au.dts - this.#base + TS_OFFSET;
+    const pts = au.pts - this.#base + TS_OFFSET;
+    if (au.kind === 'video') {
+      if (au.key && this.#segStart >= 0 && au.dts - this.#segStart >= this.#o.segmentSeconds * 90000 - 4500) {
+        this.#cut(au.dts);
+      }
+      if (this.#segStart < 0) {
+        if (!au.key) return;
+        this.#segStart = au.dts;
+        this.#parts.push(ts.tables());
+      }
+      if (au.dts > this.#lastVideoDts && this.#videoFrames > 0) this.#lastVideoDuration = au.dts - this.#lastVideoDts;
+      this.#lastVideoDts = au.dts;
+      this.#videoFrames++;
+      this.#parts.push(ts.video(au.data, pts, dts, au.key));
+    } else if (this.#segStart >= 0 && au.dts >= this.#base) {
+      this.#parts.push(ts.audio(au.data, pts));
+    }
+  }
+
+  /** Closes the current segment at `endDts` (the next segment's first video dts). */
+  #cut(endDts: number): void {
+    const name = `seg-${this.#next++}.ts`;
+    const data = Buffer.concat(this.#parts);
+    this.#parts = [];
+    const duration = (endDts - this.#segStart) / 90000;
+    this.#segStart = -1;
+    this.#unwritten.set(name, data);
+    const path = join(this.#o.dir, name);
+    const dirMade = this.#dirMade;
+    this.#writes = this.#writes.then(async () => {
+      if (!this.#unwritten.has(name)) return;
+      try {
+        await dirMade;
+        await writeFile(`${path}.part`, data);
+        await rename(`${path}.part`, path);
+      } catch (err) {
+        this.#o.logger.warn({ err, path }, 'HLS segment write failed');
+      }
+      this.#unwritten.delete(name);
+    });
+    this.#segments.push({ name, duration });
+    while (this.#segments.length > this.#o.playlistSize) {
+      const old = this.#segments.shift()!;
+      this.#seq++;
+      this.#unwritten.delete(old.name);
+      this.#writes = this.#writes.then(() => unlink(join(this.#o.dir, old.name)).catch(() => {}));
+    }
+    this.#writePlaylist(false);
+  }
+
+  #writePlaylist(ended: boolean): void {
+    const target = Math.max(Math.ceil(this.#o.segmentSeconds), ...this.#segments.map((s) => Math.round(s.duration)));
+    let text = `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:${target}\n#EXT-X-MEDIA-SEQUENCE:${this.#seq}\n#EXT-X-INDEPENDENT-SEGMENTS\n\n`;
+    for (const s of this.#segments) text += `#EXTINF:${s.duration.toFixed(3)},\n${s.name}\n`;
+    if (ended) text += '#EXT-X-ENDLIST\n';
+    this.#playlist = text;
+  }
+
+  /** Writes the last segment and ends the playlist (#EXT-X-ENDLIST): the source has stopped. */
+  async finish(): Promise<void> {
+    if (this.#state !== 'running') {
+      this.#state = 'ended';
+      return;
+    }
+    this.#state = 'ended';
+    if (this.#segStart >= 0) this.#cut(this.#lastVideoDts + this.#lastVideoDuration);
+    this.#writePlaylist(true);
+    await this.#writes;
+  }
+
+  close(): void {
+    void this.destroy();
+  }
+
+  async destroy(): Promise<void> {
+    this.#state = 'ended';
+    this.#playlist = null;
+    this.#parts = [];
+    this.#unwritten.clear();
+    await this.#writes;
+    await rm(this.#o.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,32 @@
+// Public API of @gb28181/sip-core (docs/architecture.md).
+export { createSipServer, SipServer, DEFAULT_TIMERS, localTime } from './sip-server.ts';
+export { Dialog, type DialogEvents } from './dialog.ts';
+export { InvalidStateError, SipResponseError, SipTimeoutError, QueryTimeoutError, DeviceNotRegisteredError } from './errors.ts';
+export { TypedEmitter } from './typed-emitter.ts';
+export { buildOffer, parseAnswer, SdpError } from './sdp.ts';
+export { gbDate } from './registrar.ts';
+export { createNonce, checkNonce, ha1, digestResponse } from './digest.ts';
+export { decodeManscdp, decodeBodyText, encodeManscdp, ManscdpError, type ManscdpMessage } from './manscdp-codec.ts';
+export type {
+  CatalogItem,
+  CatalogResult,
+  Charset,
+  DeviceCredentials,
+  DeviceCredentialStore,
+  DeviceInfo,
+  DeviceStatus,
+  DialogState,
+  InviteOptions,
+  MediaTransport,
+  ParsedSdp,
+  PresenceEntry,
+  PresenceStore,
+  QueryOptions,
+  RecordItem,
+  RegisteredDevice,
+  SipServerEventMap,
+  SipServerEvents,
+  SipServerOptions,
+  SipTimers,
+  SipTransportName,
+} from './types.ts';
