@@ -11,6 +11,7 @@ import { PsMuxer } from '../packages/media/src/ps-muxer.ts';
 import { splitAnnexBAccessUnits } from '../packages/media/src/annexb.ts';
 import { FlvMuxer, flvFileHeader, type FlvTag } from '../packages/media/src/flv-muxer.ts';
 import { HlsSegmenter } from '../packages/media/src/hls-segmenter.ts';
+import { NativeHlsSegmenter } from '../packages/media/src/native-hls-segmenter.ts';
 import type { AccessUnit } from '../packages/media/src/access-unit.ts';
 import { FIXTURE_DIR, runFfmpeg } from '../packages/media/test/support/fixtures.ts';
 
@@ -111,10 +112,11 @@ async function oursFlv(ps: string, out: string): Promise<number> {
   return performance.now() - t0;
 }
 
-async function oursHls(ps: string, dir: string): Promise<number> {
+async function oursHls(ps: string, dir: string, native: boolean): Promise<number> {
   const t0 = performance.now();
   // playlist as long as the file so every segment stays (what ffmpeg -f mpegts keeps too)
-  const hls = new HlsSegmenter({ dir, segmentSeconds: 2, playlistSize: 1000, logger, maxQueue: 1_000_000 });
+  const o = { dir, segmentSeconds: 2, playlistSize: 1000, logger };
+  const hls = native ? new NativeHlsSegmenter(o) : new HlsSegmenter({ ...o, maxQueue: 1_000_000 });
   await demux(ps, (au) => hls.input(au));
   await hls.finish();
   return performance.now() - t0;
@@ -133,14 +135,16 @@ const ps = await benchPsFile(targetMb);
 const size = (await stat(ps)).size;
 const work = join(FIXTURE_DIR, `bench-remux-out-${process.pid}`);
 await mkdir(work, { recursive: true });
-const best = { ffFlv: Infinity, ffTs: Infinity, flv: Infinity, hls: Infinity };
+const best = { ffFlv: Infinity, ffTs: Infinity, flv: Infinity, hls: Infinity, hlsMb: Infinity };
 try {
   for (let r = 0; r < runs; r++) {
     best.ffFlv = Math.min(best.ffFlv, await time('ffmpeg', ['-v', 'error', '-y', '-i', ps, '-c', 'copy', '-f', 'flv', join(work, 'ff.flv')]));
     best.flv = Math.min(best.flv, await oursFlv(ps, join(work, 'ours.flv')));
     best.ffTs = Math.min(best.ffTs, await time('ffmpeg', ['-v', 'error', '-y', '-i', ps, '-c', 'copy', '-f', 'mpegts', join(work, 'ff.ts')]));
     await rm(join(work, 'hls'), { recursive: true, force: true });
-    best.hls = Math.min(best.hls, await oursHls(ps, join(work, 'hls')));
+    best.hls = Math.min(best.hls, await oursHls(ps, join(work, 'hls'), true));
+    await rm(join(work, 'hls'), { recursive: true, force: true });
+    best.hlsMb = Math.min(best.hlsMb, await oursHls(ps, join(work, 'hls'), false));
   }
   const flvFrames = await probeFrames(join(work, 'ours.flv'));
   const ffFrames = await probeFrames(join(work, 'ff.flv'));
@@ -148,7 +152,8 @@ try {
   const f = (ms: number): string => `${ms.toFixed(0)}ms(${((mb * 1000) / ms).toFixed(0)}MB/s)`;
   console.log(
     `media-remux file=${mb.toFixed(1)}MB runs=${runs} best-of: ours-flv=${f(best.flv)} ffmpeg-flv=${f(best.ffFlv)} ratio-flv=${(best.ffFlv / best.flv).toFixed(2)} ` +
-      `ours-hls=${f(best.hls)} ffmpeg-mpegts=${f(best.ffTs)} ratio-hls=${(best.ffTs / best.hls).toFixed(2)} frames ours-flv=${flvFrames} ffmpeg-flv=${ffFrames}`,
+      `ours-hls(native-ts)=${f(best.hls)} ffmpeg-mpegts=${f(best.ffTs)} ratio-hls=${(best.ffTs / best.hls).toFixed(2)} ` +
+      `ours-hls(mediabunny)=${f(best.hlsMb)} ratio-hls-mediabunny=${(best.ffTs / best.hlsMb).toFixed(2)} frames ours-flv=${flvFrames} ffmpeg-flv=${ffFrames}`,
   );
 } finally {
   await rm(work, { recursive: true, force: true });

@@ -2,7 +2,7 @@
 // port each) on loopback into one media engine for S seconds, each served as FLV (published into
 // node-media-server) and HLS (mediabunny segments on disk). The sender is a child process so its CPU
 // is measured apart. Prints one line: loss, datagrams/s, engine CPU, sender CPU, RSS per stream.
-//   node --import tsx bench/media-streams.ts [--streams 50] [--seconds 20] [--no-hls] [--no-flv]
+//   node --import tsx bench/media-streams.ts [--streams 50] [--seconds 20] [--no-hls] [--no-flv] [--mediabunny]
 import { fork } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
@@ -15,6 +15,7 @@ import { PsMuxer } from '../packages/media/src/ps-muxer.ts';
 import { RtpPacketizer } from '../packages/media/src/rtp-packetizer.ts';
 import { FIXTURE_DIR, runFfmpeg } from '../packages/media/test/support/fixtures.ts';
 import { HlsSegmenter } from '../packages/media/src/hls-segmenter.ts';
+import { NativeHlsSegmenter } from '../packages/media/src/native-hls-segmenter.ts';
 import { FlvMuxer } from '../packages/media/src/flv-muxer.ts';
 
 const arg = (name: string, def: number): number => {
@@ -113,9 +114,10 @@ if (process.argv.includes('--sender')) {
 }
 
 // cost breakdown: --no-hls / --no-flv switch an output off (bench only) to see what each costs
-if (process.argv.includes('--no-hls')) HlsSegmenter.prototype.input = () => {};
+if (process.argv.includes('--no-hls')) HlsSegmenter.prototype.input = NativeHlsSegmenter.prototype.input = () => {};
+const hlsMuxer = process.argv.includes('--mediabunny') ? 'mediabunny' : 'native';
 if (process.argv.includes('--no-flv')) FlvMuxer.prototype.input = () => {};
-const outputs = `${process.argv.includes('--no-flv') ? '' : 'flv+'}${process.argv.includes('--no-hls') ? '' : 'hls'}`;
+const outputs = `${process.argv.includes('--no-flv') ? '' : 'flv+'}${process.argv.includes('--no-hls') ? '' : `hls(${hlsMuxer})`}`;
 
 await framePayloads(); // make the fixture before timing anything
 const dataDir = await mkdtemp(join(tmpdir(), 'bench-streams-'));
@@ -126,7 +128,7 @@ const engine = await createMediaEngine({
   httpPort: 0,
   rtmpPort: null,
   dataDir,
-  hls: { segmentSeconds: 2, playlistSize: 6 },
+  hls: { segmentSeconds: 2, playlistSize: 6, muxer: hlsMuxer },
   noViewerCloseS: 3600,
   firstPacketTimeoutS: 3600,
   idleTimeoutS: 3600,

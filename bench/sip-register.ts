@@ -3,6 +3,8 @@
 //     N distinct devices register with digest (REGISTER, 401, REGISTER, 200), driven by SIPp,
 //     against our server (child process, credentials in SQLite); then the same SIPp run against
 //     SIPp's own UAS (401 then 200, no checks) as the harness reference. Prints one line.
+//   node --import tsx bench/sip-register.ts --driver gb-sim [--devices 10000]
+//     the same registration run driven by gb-sim in this process (no reference run).
 //   node --import tsx bench/sip-register.ts --hold 20000 [--seconds 120]
 //     gb-sim registers that many devices and keeps them alive with 60 s keepalives; prints the
 //     server's RSS and CPU over the window.
@@ -25,6 +27,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '120' },
     transport: { type: 'string', default: 'u1' },
     store: { type: 'string', default: 'sqlite' },
+    driver: { type: 'string', default: 'sipp' },
   },
 });
 
@@ -105,6 +108,9 @@ async function sippRegister(targetPort: number, csv: string, devices: number): P
   ], { timeoutMs: 900_000 }).done;
   const wallS = (performance.now() - t0) / 1000;
   const figures = readSippRun(run, wallS);
+  // SIPp's final message table (counts, retransmissions, timeouts) tells loss from slowness.
+  const table = run.stdout.slice(run.stdout.lastIndexOf('Messages  Retrans')).split('\n').filter((l) => /-->|<--/.test(l)).slice(0, 4);
+  process.stderr.write(`sipp against :${targetPort}\n${table.join('\n')}\n`);
   if (run.code !== 0) process.stderr.write(`sipp exited ${run.code}: ${run.stdout.slice(-1500)}\n`);
   rmSync(run.dir, { recursive: true, force: true });
   return figures;
@@ -142,7 +148,8 @@ async function registerBench(devices: number): Promise<void> {
   rmSync(uasRun.dir, { recursive: true, force: true });
   rmSync(dir, { recursive: true, force: true });
 
-  process.stderr.write(`server: ${stats.registered} devices registered in its table, rss=${fmt(stats.rss / 2 ** 20)}MB, cpu=${fmt(cpuPct)}% of a core during the run; sipp wall ours=${fmt(ours.wallS, 2)}s ref=${fmt(ref.wallS, 2)}s\n`);
+  process.stderr.write(`server: ${stats.registered} devices registered in its table, rss=${fmt(stats.rss / 2 ** 20)}MB, cpu=${fmt(cpuPct)}% of a core during the run; sipp wall ours=${fmt(ours.wallS, 2)}s ref=${fmt(ref.wallS, 2)}s; ` +
+    `reg/s counts completed registrations, each two REGISTER requests (401 round trip): ours ${fmt(ours.regPerS * 2, 0)} REGISTER requests/s\n`);
   console.log(
     `sip-register devices=${devices} store=${values.store} ours: reg/s=${fmt(ours.regPerS, 0)} p50=${fmt(ours.p50)}ms p99=${fmt(ours.p99)}ms ` +
     `fail=${devices - (Number.isFinite(ours.ok) ? ours.ok : 0)} rss=${fmt(stats.rss / 2 ** 20, 0)}MB | ` +
@@ -188,5 +195,31 @@ async function holdBench(devices: number, seconds: number): Promise<void> {
   }
 }
 
+async function gbSimRegisterBench(devices: number): Promise<void> {
+  const server = await ServerChild.start(devices);
+  const sim = await createSimulator({
+    server: { host: '127.0.0.1', port: server.port }, serverId: SERVER_ID, devices, password: '', passwordFor: benchPassword,
+    firstId: benchDeviceIds(1)[0], keepaliveS: 3600, expiresS: 3600, udpSockets: 200, registerConcurrency: Number(values.limit),
+  });
+  try {
+    const before = await server.stats();
+    const t0 = performance.now();
+    const driverCpu0 = process.cpuUsage();
+    const st = await sim.start();
+    const wallS = (performance.now() - t0) / 1000;
+    const driver = process.cpuUsage(driverCpu0);
+    const after = await server.stats();
+    const cpuPct = ((after.cpuUserUs + after.cpuSystemUs - before.cpuUserUs - before.cpuSystemUs) / (wallS * 1e6)) * 100;
+    console.log(
+      `sip-register devices=${devices} store=${values.store} driver=gb-sim ours: reg/s=${fmt(st.registered / wallS, 0)} ` +
+      `p50=${fmt(st.registerLatencyMs.p50)}ms p99=${fmt(st.registerLatencyMs.p99)}ms fail=${st.registerFailures} rss=${fmt(after.rss / 2 ** 20, 0)}MB server-cpu=${fmt(cpuPct)}% driver-cpu=${fmt(((driver.user + driver.system) / (wallS * 1e6)) * 100)}%`,
+    );
+  } finally {
+    await sim.close();
+    await server.stop();
+  }
+}
+
 if (values.hold !== undefined) await holdBench(Number(values.hold), Number(values.seconds));
+else if (values.driver === 'gb-sim') await gbSimRegisterBench(Number(values.devices));
 else await registerBench(Number(values.devices));

@@ -3,12 +3,13 @@
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
 import { createPlatform, type Platform, type PlatformHooks } from './platform.ts';
+import { createPlatformHooks } from './platform-hooks.ts';
 
 const HARD_EXIT_MS = 10_000;
 
 // SIP (sip-core createSipServer), media (createMediaEngine) and the REST app (http/createHttpApp)
-// plug in here; until then the platform serves GET /health on its own.
-const hooks: PlatformHooks = {};
+// plug in here (platform-hooks.ts).
+const hooks: PlatformHooks = createPlatformHooks();
 
 async function main(): Promise<void> {
   let config: Config;

@@ -67,10 +67,12 @@ describe('a platform on MariaDB whose database goes away', { skip: !available &&
   });
 
   it('reports the database down in /health and answers 503 "1001" after mariadbd is killed', async (t) => {
+    const killedAt = Date.now();
     await db.kill();
-    const noticedMs = await until('guard notices', async () => !platform.storage.isUp());
+    await until('guard notices', async () => !platform.storage.isUp());
+    const noticedMs = Date.now() - killedAt;
     assert.ok(noticedMs < 5000, `noticed after ${noticedMs} ms`);
-    t.diagnostic(`database loss noticed after ${noticedMs} ms`);
+    t.diagnostic(`database loss noticed ${noticedMs} ms after SIGKILL to mariadbd (guard probe every 300 ms)`);
     const health = await fetch(`http://127.0.0.1:${platform.apiPort}/health`);
     assert.equal(health.status, 503);
     const body = (await health.json()) as { code: string; data: { status: string; db: unknown } };

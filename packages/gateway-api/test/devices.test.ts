@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import pino from 'pino';
+import { DataSource } from 'typeorm';
+import { EventBus, type PlatformEvent } from '../src/events/event-bus.ts';
 import { DeviceEntity } from '../src/storage/entities.ts';
 import type { DeviceSignaling } from '../src/services.ts';
 import { forEachDatabase } from './support/databases.ts';
@@ -32,8 +36,13 @@ forEachDatabase((dbName, makeDataSource) => {
   describe(`devices API on ${dbName}`, () => {
     let api: ApiUnderTest;
     const signaling = new RecordingSignaling();
+    let logText = '';
+    const published: PlatformEvent[] = [];
     before(async () => {
-      api = await startApi(await makeDataSource(), { signaling });
+      const logger = pino({ level: 'trace' }, new Writable({ write: (chunk, _enc, done) => ((logText += String(chunk)), done()) }));
+      const events = new EventBus();
+      events.subscribe((e) => published.push(e));
+      api = await startApi(await makeDataSource(), { signaling, logger, events });
     });
     after(() => api.close());
 
@@ -86,6 +95,23 @@ forEachDatabase((dbName, makeDataSource) => {
       const ids = new Set(results.map((r) => r.body.data.deviceid as string));
       assert.equal(ids.size, 100);
       for (const id of ids) assert.match(id, /^3402000000132\d{7}$/);
+    });
+
+    test('two gateway processes creating devices on one database still get distinct GB ids', async () => {
+      // A second DataSource + app = another process: its own allocator queue, only the unique key shared.
+      const ds2 = new DataSource(api.dataSource.options);
+      await ds2.initialize();
+      const other = await startApi(ds2);
+      try {
+        const results = await Promise.all(
+          Array.from({ length: 60 }, (_, i) => (i % 2 ? api : other).request('POST', '/devices', { json: { name: `pair-${i}` } })),
+        );
+        for (const r of results) assert.equal(r.status, 201, r.text);
+        assert.equal(new Set(results.map((r) => r.body.data.deviceid)).size, 60);
+      } finally {
+        await other.close();
+        await ds2.destroy();
+      }
     });
 
     test('GB id allocation continues after ids created by another process', async () => {
@@ -161,6 +187,16 @@ forEachDatabase((dbName, makeDataSource) => {
       assert.equal(timeout.status, 504);
       assert.equal(timeout.body.data, 'catalog query failed: the device did not answer in time');
       signaling.catalogResult = 3;
+    });
+
+    test('passwords never reach the logs or the events', async () => {
+      const created = await api.request('POST', '/devices', { json: { pwd: 'LogSecret77' } });
+      await api.request('PATCH', `/devices/${created.body.data.deviceid}`, { json: { pwd: 'LogSecret88' } });
+      await api.request('POST', `/devices/${created.body.data.deviceid}/channels`, { json: {} });
+      assert.ok(logText.includes(created.body.data.deviceid), 'the log is captured');
+      assert.ok(published.length > 0, 'events are captured');
+      const seen = logText + JSON.stringify(published);
+      assert.ok(!seen.includes('LogSecret77') && !seen.includes('LogSecret88'));
     });
 
     test('DELETE /devices/:id removes the device and its channels and forgets its registration', async () => {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { EventBus, eventMatches, type PlatformEvent } from '../src/events/event-bus.ts';
+import { attachEventSocket } from '../src/events/ws-events.ts';
 import { createWebhookDispatcher, parseWebhookUrls, signWebhook, type WebhookDispatcher } from '../src/events/webhooks.ts';
 import { forEachDatabase } from './support/databases.ts';
 import { startApi, testToken, type ApiUnderTest } from './support/api-server.ts';
@@ -192,6 +193,28 @@ describe('webhooks', () => {
       await hooks.close();
     }
   });
+});
+
+test('the /events socket drops a client that stops answering pings', async () => {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const sockets = attachEventSocket(server, { bus: new EventBus(), authorize: () => true, pingIntervalMs: 100 });
+  try {
+    const port = (server.address() as AddressInfo).port;
+    const healthy = new WebSocket(`ws://127.0.0.1:${port}/events`);
+    const silent = new WebSocket(`ws://127.0.0.1:${port}/events`, { autoPong: false });
+    await Promise.all([healthy, silent].map((ws) => new Promise((r) => ws.once('open', r))));
+    const closed = await new Promise<number>((r) => silent.once('close', (code) => r(code)));
+    assert.equal(closed, 1006);
+    assert.equal(healthy.readyState, WebSocket.OPEN);
+    for (let i = 0; i < 100 && sockets.clientCount !== 1; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(sockets.clientCount, 1);
+    healthy.close();
+  } finally {
+    await sockets.close();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
 });
 
 forEachDatabase((dbName, makeDataSource) => {

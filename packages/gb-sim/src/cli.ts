@@ -13,6 +13,7 @@ Usage: gb-sim --server host:port --password secret [options]
   --devices N             number of devices                         [1]
   --channels M            channels per device                       [1 ipc, 4 nvr]
   --kind ipc|nvr          device type                               [ipc]
+  --nvrs K                mixed fleet: K of the devices are NVRs (--channels each), the rest IPCs
   --transport udp|tcp     signalling transport                      [udp]
   --password secret       digest password of every device           (required)
   --first-id id           id of the first device, others by serial  [<domain>1320000001]
@@ -63,7 +64,7 @@ export async function main(argv: string[]): Promise<void> {
         server: { type: 'string', default: '127.0.0.1:5060' },
         'server-id': { type: 'string', default: '34020000002000000001' },
         devices: { type: 'string' }, channels: { type: 'string' },
-        kind: { type: 'string', default: 'ipc' }, transport: { type: 'string', default: 'udp' },
+        kind: { type: 'string', default: 'ipc' }, nvrs: { type: 'string' }, transport: { type: 'string', default: 'udp' },
         password: { type: 'string' }, 'first-id': { type: 'string' }, 'id-prefix': { type: 'string' },
         'keepalive-s': { type: 'string' }, expires: { type: 'string' }, 'items-per-message': { type: 'string' },
         'udp-sockets': { type: 'string' }, concurrency: { type: 'string' },
@@ -105,7 +106,7 @@ export async function main(argv: string[]): Promise<void> {
     serverId: values['server-id'],
     devices: int(values.devices, 'devices', 1),
     channels: values.channels === undefined ? undefined : int(values.channels, 'channels', 1),
-    kind, transport: values.transport, password: values.password, firstId,
+    kind, nvrs: values.nvrs === undefined ? undefined : int(values.nvrs, 'nvrs', 0), transport: values.transport, password: values.password, firstId,
     keepaliveS: int(values['keepalive-s'], 'keepalive-s', 60),
     expiresS: int(values.expires, 'expires', 3600),
     itemsPerMessage: int(values['items-per-message'], 'items-per-message', 4),

@@ -116,6 +116,7 @@ export class MediaCalls implements CallHandler {
     const sender = await MediaSender.prepare({
       accessUnits: this.#accessUnits, fps: this.#fps, ssrc: Number(ssrc) >>> 0, transport: offer.transport,
       remote: { host: offer.ip, port: offer.port }, bindHost: '0.0.0.0', loop: !playback, logger: this.sim.logger,
+      speed: offer.sessionName.toLowerCase() === 'download' && offer.downloadSpeed && offer.downloadSpeed > 0 ? Math.min(offer.downloadSpeed, 16) : 1,
     });
     const localTag = randomBytes(5).toString('hex');
     const sdp = buildSdpAnswer({ channelId, ip: this.sim.localHost, port: sender.localPort, offer, ssrc });

@@ -25,6 +25,8 @@ export interface MediaSenderOptions {
   bindHost: string;
   /** Live loops the file forever; playback sends it once then emits `end`. */
   loop: boolean;
+  /** Send rate as a multiple of real time (Download's a=downloadspeed); default 1. */
+  speed?: number;
   logger: Logger;
 }
 
@@ -79,6 +81,7 @@ export class MediaSender extends TypedEmitter<MediaSenderEvents> {
       });
       const sender = new MediaSender(o, (srv.address() as net.AddressInfo).port);
       sender.#tcpServer = srv;
+      srv.on('error', (err) => sender.safeEmit('error', err));
       srv.on('connection', (sock) => {
         if (sender.#tcp || sender.#closed) {
           sock.destroy();
@@ -133,12 +136,12 @@ export class MediaSender extends TypedEmitter<MediaSenderEvents> {
     if (!this.#paused) return;
     this.#paused = false;
     // Restart the clock so the frames after a pause are not sent in a burst.
-    this.#t0 = performance.now() - (this.#sentFrames * 1000) / this.o.fps;
+    this.#t0 = performance.now() - (this.#sentFrames * 1000) / (this.o.fps * (this.o.speed ?? 1));
   }
 
   #tick(): void {
     if (this.#closed) return;
-    const frameMs = 1000 / this.o.fps;
+    const frameMs = 1000 / (this.o.fps * (this.o.speed ?? 1));
     // Catch up on frames whose time has come (timers are late under load), then sleep to the next.
     const due = Math.floor((performance.now() - this.#t0) / frameMs) + 1;
     while (!this.#paused && this.#sentFrames < due && !this.#closed) {

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ClientTransactions, newBranch } from './client-transactions.ts';
+import type { ServerTransactions } from './server-transactions.ts';
 import { digestAuthorization, readChallenge } from './digest-client.ts';
 import {
   catalogResponseXmls,
@@ -54,6 +55,8 @@ export interface SimulatedDeviceOptions {
 export interface DeviceContext {
   link: SimLink;
   transactions: ClientTransactions;
+  /** Records final responses so retransmitted requests are answered, not re-processed. */
+  serverTransactions?: ServerTransactions;
   logger: Logger;
   /** Handles INVITE/ACK/BYE/INFO for this device; absent = INVITE answered 488. */
   calls?: CallHandler;
@@ -291,7 +294,9 @@ export class SimulatedDevice extends TypedEmitter<SimulatedDeviceEvents> {
       res.headers.to = { ...res.headers.to, params: { ...res.headers.to.params, tag: toTag ?? this.#fromTag } };
     }
     res.headers['user-agent'] = 'gb-sim';
-    link.send(serializeSipMessage(res, this.quirks.lfOnly), to);
+    const data = serializeSipMessage(res, this.quirks.lfOnly);
+    if (status >= 200) this.#ctx.serverTransactions?.answered(rq, data);
+    link.send(data, to);
   }
 
   async #answerManscdp(m: SipMessage): Promise<void> {

@@ -4,6 +4,7 @@
 import os from 'node:os';
 import pino, { type Logger } from 'pino';
 import { ClientTransactions, type SipTimers } from './client-transactions.ts';
+import { ServerTransactions } from './server-transactions.ts';
 import type { CatalogChannel } from './manscdp.ts';
 import type { LinkMessageHandler, PeerAddress, SimLink } from './sim-link.ts';
 import { makeSipResponse, parseSipUri, serializeSipMessage, type SipMessage } from './sip-codec.ts';
@@ -21,6 +22,9 @@ export interface SimulatorOptions {
   /** Channels per device; default 1 for an IPC, 4 for an NVR. */
   channels?: number;
   kind?: 'ipc' | 'nvr';
+  /** Mixed fleet: this many of `devices` are NVRs (with `channels` each, default 4) and the rest
+   *  single-channel IPCs, each kind numbered from serial 1 of its own type code. Overrides `kind`. */
+  nvrs?: number;
   transport?: 'udp' | 'tcp';
   password: string;
   /** Per-device password; default `password` for every device. */
@@ -67,9 +71,11 @@ export function deviceIdAt(firstId: string, index: number): string {
   return firstId.slice(0, 13) + String(tail).padStart(7, '0');
 }
 
+/** Channel ids of type 131; the network digit separates NVR channels (1) from IPC ones (0). */
 export function channelIdsFor(deviceId: string, count: number): string[] {
-  const base = (Number(deviceId.slice(13)) - 1) * count;
-  return Array.from({ length: count }, (_, k) => `${deviceId.slice(0, 10)}1310${String((base + k + 1) % 1_000_000).padStart(6, '0')}`);
+  const base = (Number(deviceId.slice(14)) - 1) * count;
+  const net = deviceId.slice(10, 13) === '118' ? '1' : '0';
+  return Array.from({ length: count }, (_, k) => `${deviceId.slice(0, 10)}131${net}${String((base + k + 1) % 1_000_000).padStart(6, '0')}`);
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -93,6 +99,7 @@ export class Simulator extends TypedEmitter<SimulatorEvents> {
   readonly #byId = new Map<string, SimulatedDevice>();
   readonly #links: SimLink[] = [];
   readonly #transactions: ClientTransactions;
+  readonly #serverTransactions = new ServerTransactions();
   readonly #latencies: number[] = [];
   #registerFailures = 0;
   #queriesAnswered = 0;
@@ -124,9 +131,10 @@ export class Simulator extends TypedEmitter<SimulatorEvents> {
     const o = this.o;
     const count = o.devices ?? 1;
     if (!Number.isInteger(count) || count < 1) throw new TypeError(`devices must be a positive integer: ${count}`);
-    const kind = o.kind ?? 'ipc';
-    const channels = o.channels ?? (kind === 'nvr' ? 4 : 1);
-    const firstId = o.firstId ?? `${this.serverId.slice(0, 10)}${kind === 'nvr' ? '118' : '132'}0000001`;
+    if (o.nvrs !== undefined && (!Number.isInteger(o.nvrs) || o.nvrs < 0 || o.nvrs > count)) throw new TypeError(`nvrs must be 0..devices: ${o.nvrs}`);
+    const nvrs = o.nvrs ?? ((o.kind ?? 'ipc') === 'nvr' ? count : 0);
+    const mixed = o.nvrs !== undefined;
+    const firstId = o.firstId ?? `${this.serverId.slice(0, 10)}${nvrs === count ? '118' : '132'}0000001`;
     if (!/^\d{20}$/.test(firstId)) throw new TypeError(`firstId must be 20 digits: ${firstId}`);
     this.#calls = o.calls?.(this);
     const onMessage: LinkMessageHandler = (m, link, from) => this.#onMessage(m, link, from);
@@ -138,7 +146,12 @@ export class Simulator extends TypedEmitter<SimulatorEvents> {
       }
     }
     for (let i = 0; i < count; i++) {
-      const deviceId = deviceIdAt(firstId, i);
+      const kind: 'ipc' | 'nvr' = i < count - nvrs ? 'ipc' : 'nvr';
+      // In a mixed fleet the NVRs take the 118 type code, numbered from 1 like the IPCs.
+      const deviceId = mixed && kind === 'nvr'
+        ? deviceIdAt(`${firstId.slice(0, 10)}118${firstId.slice(13)}`, i - (count - nvrs))
+        : deviceIdAt(firstId, i);
+      const channels = kind === 'nvr' ? (o.channels ?? 4) : mixed ? 1 : (o.channels ?? 1);
       const link = transport === 'udp'
         ? this.#links[i % udpCount]!
         : await TcpLink.open({ localHost: this.localHost, server: o.server, onMessage, logger: this.logger });
@@ -156,7 +169,7 @@ export class Simulator extends TypedEmitter<SimulatorEvents> {
           deviceId, kind, channels: chans, password: o.passwordFor?.(deviceId) ?? o.password, serverId: this.serverId, expiresS: o.expiresS, keepaliveS: o.keepaliveS,
           itemsPerMessage: o.itemsPerMessage, quirks: o.quirks,
         },
-        { link, transactions: this.#transactions, logger: this.logger, calls: this.#calls },
+        { link, transactions: this.#transactions, serverTransactions: this.#serverTransactions, logger: this.logger, calls: this.#calls },
       );
       device.on('query', () => this.#queriesAnswered++);
       this.devices.push(device);
@@ -171,8 +184,27 @@ export class Simulator extends TypedEmitter<SimulatorEvents> {
   }
 
   #onMessage(m: SipMessage, link: SimLink, from: PeerAddress): void {
+    // A message we cannot answer (no Via, Call-ID or CSeq) is dropped here; anything a handler
+    // still throws is logged, never allowed to take the simulator's sockets down.
+    if (!m.headers.via?.length || !m.headers['call-id'] || !m.headers.cseq) {
+      this.logger.warn({ from: `${from.host}:${from.port}`, method: m.method, status: m.status }, 'dropped SIP message without Via, Call-ID or CSeq');
+      return;
+    }
+    try {
+      this.#dispatch(m, link, from);
+    } catch (err) {
+      this.logger.error({ err, method: m.method, status: m.status }, 'handling a SIP message failed');
+    }
+  }
+
+  #dispatch(m: SipMessage, link: SimLink, from: PeerAddress): void {
     if (m.status !== undefined) {
       if (!this.#transactions.onResponse(m)) this.logger.debug({ status: m.status }, 'response matching no transaction dropped');
+      return;
+    }
+    const earlier = this.#serverTransactions.seen(m);
+    if (earlier) {
+      if (earlier.response) link.send(earlier.response, from);
       return;
     }
     const user = parseSipUri(m.uri ?? '')?.user ?? parseSipUri(m.headers.to?.uri ?? '')?.user;
@@ -229,6 +261,7 @@ export class Simulator extends TypedEmitter<SimulatorEvents> {
     if (o.unregister) await Promise.allSettled(this.devices.map((d) => d.unregister()));
     await Promise.allSettled(this.devices.map((d) => d.close()));
     this.#transactions.close();
+    this.#serverTransactions.close();
     await Promise.allSettled(this.#links.map((l) => l.close()));
   }
 }

@@ -43,7 +43,8 @@ export class TcpLink implements SimLink {
         this.#localPort = socket.localPort ?? 0;
         resolve();
       });
-      socket.once('error', (err) => {
+      // Errors after the connect are logged; the close that follows makes the next send reconnect.
+      socket.on('error', (err) => {
         this.logger.debug({ err }, 'tcp link error');
         reject(err);
       });

@@ -48,10 +48,11 @@ function rfc4571Reader(into: RtpCapture): (chunk: Buffer) => void {
   };
 }
 
-async function withDevice(fn: (server: SipServer, sim: Simulator, channelId: string) => Promise<void>): Promise<void> {
+async function withDevice(fn: (server: SipServer, sim: Simulator, channelId: string) => Promise<void>, media = { file: '', codec: 'h264' as 'h264' | 'h265' }): Promise<void> {
   const server = await startServer({ passwords: () => 'pw' });
   const sim = await createSimulator({
-    server: { host: '127.0.0.1', port: server.port }, serverId: SERVER_ID, password: 'pw', calls: (s) => createMediaCalls(s, { file: fixture, codec: 'h264' }),
+    server: { host: '127.0.0.1', port: server.port }, serverId: SERVER_ID, password: 'pw',
+    calls: (s) => createMediaCalls(s, { file: media.file || fixture, codec: media.codec }),
   });
   try {
     await sim.start();
@@ -136,4 +137,55 @@ test('a live INVITE with TCP active listens on the answered port and streams onc
       sock.destroy();
     }
   });
+});
+
+test('a Download at downloadspeed 4 sends the whole file over UDP four times faster than real time, then MediaStatus 121', async () => {
+  await withDevice(async (server, sim, channelId) => {
+    const cap: RtpCapture = { packets: [], lastAt: 0 };
+    const sock = dgram.createSocket('udp4');
+    sock.on('message', (m) => { cap.packets.push(m); cap.lastAt = Date.now(); });
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    const ended = new Promise<{ notifyType: string }>((r) => server.on('mediaStatus', r));
+    try {
+      const now = Math.floor(Date.now() / 1000);
+      const t0 = Date.now();
+      const dialog = await server.invite({
+        deviceId: sim.devices[0]!.deviceId, channelId, kind: 'Download', ssrc: '1340200004', start: now - 600, end: now - 300, downloadSpeed: 4,
+        mediaIp: '127.0.0.1', mediaPort: sock.address().port, transport: 'udp',
+      });
+      assert.equal((await ended).notifyType, '121');
+      const elapsed = Date.now() - t0;
+      assert.ok(elapsed < 1500, `2 s of media at 4x took ${elapsed} ms`);
+      const probe = await probePs(cap.packets);
+      assert.ok(probe.frames >= 48, `frames ${probe.frames}`);
+      await dialog.bye();
+    } finally {
+      sock.close();
+    }
+  });
+});
+
+test('an H.265 channel streams PS that ffprobe reads as hevc', async () => {
+  const file = await ensureFixture({ codec: 'h265', seconds: 1, fps: 25, gop: 25, width: 320, height: 240 });
+  await withDevice(async (server, sim, channelId) => {
+    const cap: RtpCapture = { packets: [], lastAt: 0 };
+    const sock = dgram.createSocket('udp4');
+    sock.on('message', (m) => { cap.packets.push(m); cap.lastAt = Date.now(); });
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    try {
+      const now = Math.floor(Date.now() / 1000);
+      const ended = new Promise((r) => server.on('mediaStatus', r));
+      const dialog = await server.invite({
+        deviceId: sim.devices[0]!.deviceId, channelId, kind: 'Playback', ssrc: '1340200005', start: now - 60, end: now,
+        mediaIp: '127.0.0.1', mediaPort: sock.address().port, transport: 'udp',
+      });
+      await ended;
+      const probe = await probePs(cap.packets);
+      assert.equal(probe.codec, 'hevc');
+      assert.ok(probe.frames >= 24, `frames ${probe.frames}`);
+      await dialog.bye();
+    } finally {
+      sock.close();
+    }
+  }, { file, codec: 'h265' });
 });

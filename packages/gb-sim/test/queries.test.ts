@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSimulator, type DeviceQuirks } from '../src/index.ts';
+import { createSimulator, type DeviceQuirks, type SimulatedDevice } from '../src/index.ts';
 import { SERVER_ID, startServer } from './support/server.ts';
 
-async function withNvr(quirks: Partial<DeviceQuirks>, transport: 'udp' | 'tcp', run: (ctx: { server: Awaited<ReturnType<typeof startServer>>; deviceId: string; channelIds: string[] }) => Promise<void>) {
+async function withNvr(quirks: Partial<DeviceQuirks>, transport: 'udp' | 'tcp', run: (ctx: { server: Awaited<ReturnType<typeof startServer>>; deviceId: string; channelIds: string[]; device: SimulatedDevice }) => Promise<void>) {
   const server = await startServer({ passwords: () => 'pw' });
   const sim = await createSimulator({
     server: { host: '127.0.0.1', port: server.port }, serverId: SERVER_ID, kind: 'nvr', channels: 7, itemsPerMessage: 3, transport, password: 'pw', quirks,
@@ -11,7 +11,7 @@ async function withNvr(quirks: Partial<DeviceQuirks>, transport: 'udp' | 'tcp', 
   try {
     await sim.start();
     const d = sim.devices[0]!;
-    await run({ server, deviceId: d.deviceId, channelIds: d.channels.map((c) => c.channelId) });
+    await run({ server, deviceId: d.deviceId, channelIds: d.channels.map((c) => c.channelId), device: d });
   } finally {
     await sim.close();
     await server.close();
@@ -29,8 +29,12 @@ test('server.queryCatalog() receives the NVR catalog split over three messages, 
   });
 });
 
-test('GB2312 bodies, LF-only lines, one item per message and Status inside Info still give a merged catalog over TCP', async () => {
-  await withNvr({ gb2312: true, lfOnly: true, oneItemPerMessage: true, statusInInfo: true }, 'tcp', async ({ server, deviceId, channelIds }) => {
+test('GB2312 bodies, LF-only lines, one item per message and Status inside Info still give a merged catalog and counted keepalives over TCP', async () => {
+  await withNvr({ gb2312: true, lfOnly: true, oneItemPerMessage: true, statusInInfo: true }, 'tcp', async ({ server, deviceId, channelIds, device }) => {
+    const seen: string[] = [];
+    server.on('keepalive', (k) => seen.push(k.deviceId));
+    assert.equal(await device.keepalive(), true);
+    assert.deepEqual(seen, [deviceId]);
     const res = await server.queryCatalog(deviceId, { timeoutMs: 10_000 });
     assert.equal(res.complete, true);
     assert.equal(res.items.length, channelIds.length);

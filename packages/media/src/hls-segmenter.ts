@@ -17,6 +17,18 @@ import { parseH264Sps, parseH265Sps } from './sps-parser.ts';
 
 export const HLS_PLAYLIST = 'hls.m3u8';
 
+/** What a stream needs from its HLS producer (mediabunny-based HlsSegmenter or NativeHlsSegmenter). */
+export interface LiveHlsSegmenter extends MediaSink {
+  /** The current media playlist, null before the first segment. */
+  readonly playlist: string | null;
+  /** A segment already listed but not yet on disk, as the buffers to send in order. */
+  pendingSegment(name: string): Buffer[] | undefined;
+  /** The source stopped: write the last segment and end the playlist. */
+  finish(): Promise<void>;
+  /** Stop and remove the segment directory. */
+  destroy(): Promise<void>;
+}
+
 export interface HlsSegmenterOptions {
   /** Directory of this stream's segments; created on the first key frame. */
   dir: string;
@@ -38,7 +50,7 @@ const AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000
  * H.264/H.265 with AAC; G.711 does not fit in TS and is left out. The playlist is served from memory
  * (it is rewritten whole, so a reader never sees half a file); segments are read from disk.
  */
-export class HlsSegmenter implements MediaSink {
+export class HlsSegmenter implements LiveHlsSegmenter {
   readonly #o: Required<HlsSegmenterOptions>;
   #output: Output | null = null;
   #video: EncodedVideoPacketSource | null = null;
@@ -186,8 +198,9 @@ export class HlsSegmenter implements MediaSink {
   }
 
   /** A segment that is cut but not written to disk yet (HTTP serves it from memory). */
-  pendingSegment(name: string): Buffer | undefined {
-    return this.#unwritten.get(name);
+  pendingSegment(name: string): Buffer[] | undefined {
+    const b = this.#unwritten.get(name);
+    return b ? [b] : undefined;
   }
 
   #firstVideoMeta: { decoderConfig: { codec: string; codedWidth: number; codedHeight: number } } | undefined;

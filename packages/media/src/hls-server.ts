@@ -10,7 +10,7 @@ export interface HlsEndpoint {
   /** Directory holding the segments. */
   dir: string;
   /** A segment cut but not on disk yet. */
-  pendingSegment(name: string): Buffer | undefined;
+  pendingSegment(name: string): Buffer[] | undefined;
   /** A client fetched the playlist or a segment. */
   touch(clientKey: string): void;
 }
@@ -47,8 +47,14 @@ export function createHlsHttpHook(app: string, lookup: (streamId: string) => Hls
     }
     const pending = endpoint.pendingSegment(file);
     if (pending) {
-      res.writeHead(200, { ...headers, 'Content-Type': 'video/mp2t', 'Content-Length': pending.length });
-      res.end(req.method === 'HEAD' ? undefined : pending);
+      const length = pending.reduce((n, b) => n + b.length, 0);
+      res.writeHead(200, { ...headers, 'Content-Type': 'video/mp2t', 'Content-Length': length });
+      if (req.method !== 'HEAD') {
+        res.cork();
+        for (const b of pending) res.write(b);
+        res.uncork();
+      }
+      res.end();
       return true;
     }
     const stream = createReadStream(join(endpoint.dir, file));

@@ -34,6 +34,9 @@ export { InvalidStateError, PortInUseError, PortPoolExhaustedError } from './err
 export { FlvMuxer, encodeFlvTag, flvFileHeader } from './flv-muxer.ts';
 export type { FlvTag } from './flv-muxer.ts';
 export { HlsSegmenter } from './hls-segmenter.ts';
+export type { LiveHlsSegmenter } from './hls-segmenter.ts';
+export { NativeHlsSegmenter } from './native-hls-segmenter.ts';
+export { TsMuxer } from './ts-muxer.ts';
 export { assertTcpPortFree } from './nms-host.ts';
 export { portFree } from './port-pool.ts';
 // --- end outputs and engine ---

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { AccessUnit } from './access-unit.ts';
 import { FlvMuxer } from './flv-muxer.ts';
-import { HlsSegmenter } from './hls-segmenter.ts';
+import { HlsSegmenter, type LiveHlsSegmenter } from './hls-segmenter.ts';
+import { NativeHlsSegmenter } from './native-hls-segmenter.ts';
 import type { NmsPublisher } from './nms-host.ts';
 import type { RtpPacket } from './rtp-packet.ts';
 import type { RtpReceiver } from './rtp-receiver.ts';
@@ -16,7 +17,7 @@ export interface MediaStreamInit {
   receiver: RtpReceiver;
   publisher: NmsPublisher;
   hlsDir: string;
-  hls: { segmentSeconds: number; playlistSize: number };
+  hls: { segmentSeconds: number; playlistSize: number; muxer?: 'native' | 'mediabunny' };
   noViewerCloseS: number;
   firstPacketTimeoutS: number;
   idleTimeoutS: number;
@@ -35,7 +36,7 @@ export class MediaStream extends TypedEmitter<MediaStreamEvents> {
   readonly streamId: string;
   readonly transport: StreamTransport;
   readonly port: number;
-  readonly hls: HlsSegmenter;
+  readonly hls: LiveHlsSegmenter;
   readonly #init: MediaStreamInit;
   readonly #log: Logger;
   readonly #ingest: RtpPsIngest;
@@ -61,12 +62,13 @@ export class MediaStream extends TypedEmitter<MediaStreamEvents> {
       onTag: (tag) => init.publisher.sendTag(tag),
       onDrop: (reason) => this.#log.debug({ reason }, 'FLV dropped a unit'),
     });
-    this.hls = new HlsSegmenter({
+    const hlsOptions = {
       dir: init.hlsDir,
       segmentSeconds: init.hls.segmentSeconds,
       playlistSize: init.hls.playlistSize,
       logger: this.#log,
-    });
+    };
+    this.hls = init.hls.muxer === 'mediabunny' ? new HlsSegmenter(hlsOptions) : new NativeHlsSegmenter(hlsOptions);
     this.#ingest = new RtpPsIngest({
       onAccessUnit: (au) => this.#onAccessUnit(au),
       reorderWindow: init.reorderWindow,

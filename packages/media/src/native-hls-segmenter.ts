@@ -1,7 +1,8 @@
-import { mkdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { AccessUnit, MediaSink } from './access-unit.ts';
+import type { AccessUnit } from './access-unit.ts';
+import type { LiveHlsSegmenter } from './hls-segmenter.ts';
 import { TsMuxer } from './ts-muxer.ts';
 
 export interface NativeHlsSegmenterOptions {
@@ -16,6 +17,8 @@ export interface NativeHlsSegmenterOptions {
 interface Segment {
   name: string;
   duration: number;
+  /** first segment after the source paused (playback PAUSE, network stall) */
+  discontinuity: boolean;
 }
 
 /** 1.4 s, as ffmpeg: keeps PTS above PCR and away from zero. */
@@ -26,10 +29,12 @@ const TS_OFFSET = 126000;
  * duration, a sliding playlist of `playlistSize` segments (older files deleted), `#EXT-X-ENDLIST` on
  * finish(). Same surface as the mediabunny HlsSegmenter.
  */
-export class NativeHlsSegmenter implements MediaSink {
+export class NativeHlsSegmenter implements LiveHlsSegmenter {
   readonly #o: Required<NativeHlsSegmenterOptions>;
   #ts: TsMuxer | null = null;
-  #state: 'waiting' | 'running' | 'ended' = 'waiting';
+  /** 'finished': the playlist carries ENDLIST but a key frame of a resumed source reopens it */
+  #state: 'waiting' | 'running' | 'finished' | 'ended' = 'waiting';
+  #discontinuity = false;
   #pending: AccessUnit[] = [];
   #earlyAudio: AccessUnit[] = [];
   #aacSeen = false;
@@ -42,7 +47,7 @@ export class NativeHlsSegmenter implements MediaSink {
   #next = 1;
   #segments: Segment[] = [];
   #playlist: string | null = null;
-  readonly #unwritten = new Map<string, Buffer>();
+  readonly #unwritten = new Map<string, Buffer[]>();
   #writes: Promise<void> = Promise.resolve();
   #dirMade: Promise<unknown> | null = null;
   #videoFrames = 0;
@@ -56,14 +61,14 @@ export class NativeHlsSegmenter implements MediaSink {
   }
 
   get ended(): boolean {
-    return this.#state === 'ended';
+    return this.#state === 'ended' || this.#state === 'finished';
   }
 
   get stats(): { videoFrames: number; dropped: number; state: string } {
     return { videoFrames: this.#videoFrames, dropped: 0, state: this.#state };
   }
 
-  pendingSegment(name: string): Buffer | undefined {
+  pendingSegment(name: string): Buffer[] | undefined {
     return this.#unwritten.get(name);
   }
 
@@ -82,6 +87,10 @@ export class NativeHlsSegmenter implements MediaSink {
       const first = this.#pending[0];
       if (first && (this.#aacSeen || (au.dts - first.dts) / 90 >= this.#o.audioWaitMs)) this.#start(first);
       return;
+    }
+    if (this.#state === 'finished' && au.kind === 'video' && au.key) {
+      this.#state = 'running';
+      this.#discontinuity = true;
     }
     if (this.#state === 'running') this.#feed(au);
   }
@@ -122,7 +131,8 @@ export class NativeHlsSegmenter implements MediaSink {
   /** Closes the current segment at `endDts` (the next segment's first video dts). */
   #cut(endDts: number): void {
     const name = `seg-${this.#next++}.ts`;
-    const data = Buffer.concat(this.#parts);
+    // kept as the PES buffers they are: written with writev, never concatenated
+    const data = this.#parts;
     this.#parts = [];
     const duration = (endDts - this.#segStart) / 90000;
     this.#segStart = -1;
@@ -133,14 +143,21 @@ export class NativeHlsSegmenter implements MediaSink {
       if (!this.#unwritten.has(name)) return;
       try {
         await dirMade;
-        await writeFile(`${path}.part`, data);
+        const fh = await open(`${path}.part`, 'w');
+        try {
+          // writev takes at most IOV_MAX (1024) buffers per call
+          for (let i = 0; i < data.length; i += 1024) await fh.writev(data.slice(i, i + 1024));
+        } finally {
+          await fh.close();
+        }
         await rename(`${path}.part`, path);
       } catch (err) {
         this.#o.logger.warn({ err, path }, 'HLS segment write failed');
       }
       this.#unwritten.delete(name);
     });
-    this.#segments.push({ name, duration });
+    this.#segments.push({ name, duration, discontinuity: this.#discontinuity });
+    this.#discontinuity = false;
     while (this.#segments.length > this.#o.playlistSize) {
       const old = this.#segments.shift()!;
       this.#seq++;
@@ -153,18 +170,24 @@ export class NativeHlsSegmenter implements MediaSink {
   #writePlaylist(ended: boolean): void {
     const target = Math.max(Math.ceil(this.#o.segmentSeconds), ...this.#segments.map((s) => Math.round(s.duration)));
     let text = `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:${target}\n#EXT-X-MEDIA-SEQUENCE:${this.#seq}\n#EXT-X-INDEPENDENT-SEGMENTS\n\n`;
-    for (const s of this.#segments) text += `#EXTINF:${s.duration.toFixed(3)},\n${s.name}\n`;
+    for (const s of this.#segments) {
+      if (s.discontinuity) text += '#EXT-X-DISCONTINUITY\n';
+      text += `#EXTINF:${s.duration.toFixed(3)},\n${s.name}\n`;
+    }
     if (ended) text += '#EXT-X-ENDLIST\n';
     this.#playlist = text;
   }
 
-  /** Writes the last segment and ends the playlist (#EXT-X-ENDLIST): the source has stopped. */
+  /**
+   * Writes the last segment and ends the playlist (#EXT-X-ENDLIST): the source has stopped. If it
+   * comes back (a key frame arrives), the playlist reopens after an #EXT-X-DISCONTINUITY.
+   */
   async finish(): Promise<void> {
     if (this.#state !== 'running') {
-      this.#state = 'ended';
+      if (this.#state === 'waiting') this.#state = 'ended';
       return;
     }
-    this.#state = 'ended';
+    this.#state = 'finished';
     if (this.#segStart >= 0) this.#cut(this.#lastVideoDts + this.#lastVideoDuration);
     this.#writePlaylist(true);
     await this.#writes;

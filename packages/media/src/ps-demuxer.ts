@@ -1,6 +1,6 @@
 import pino, { type Logger } from 'pino';
 import type { AccessUnit, AudioCodec, VideoCodec } from './access-unit.ts';
-import { detectVideoCodec, isKeyAccessUnit } from './annexb.ts';
+import { detectVideoCodec, isKeyAccessUnit, isVcl } from './annexb.ts';
 import { ByteQueue } from './byte-queue.ts';
 
 const TWO_32 = 2 ** 32;
@@ -77,6 +77,7 @@ export class PsDemuxer {
   #psm = new Map<number, number>();
   #detectedVideo?: VideoCodec;
   #videoCodecSettled = false;
+  #videoHasPts = false;
   #videoClock = new ClockUnwrapper();
   #videoDtsClock = new ClockUnwrapper();
   #audioClock = new ClockUnwrapper();
@@ -122,7 +123,7 @@ export class PsDemuxer {
    * between units, else dropped; parsing restarts at the next pack header.
    */
   discontinuity(previousComplete: boolean): void {
-    if (this.#pes || this.#q.length > 0 || this.#skipRemaining > 0 || !previousComplete) this.#dropPartial();
+    if (this.#pes || !previousComplete) this.#dropPartial();
     else this.#emitVideo();
     this.#q.clear();
     this.#skipRemaining = 0;
@@ -338,19 +339,30 @@ export class PsDemuxer {
     let dts: number | undefined;
     if (flags >= 2 && hdrLen >= 5) pts = readTimestamp(hdr, 9);
     if (flags === 3 && hdrLen >= 10) dts = readTimestamp(hdr, 14);
+
+    // Streams that never carry a PTS: frames are told apart by the NAL unit opening each PES.
+    let auStartWithoutPts = false;
+    if (kind === 'video' && pts === undefined && !this.#videoHasPts && this.#video) {
+      const need = payloadLen === -1 ? 8 : Math.min(8, payloadLen);
+      if (q.length < 9 + hdrLen + need) return false;
+      auStartWithoutPts = this.#opensAccessUnit(q.peek(9 + hdrLen + need).subarray(9 + hdrLen)) && this.#pendingHasPicture();
+    }
     q.skip(9 + hdrLen);
 
     if (kind === 'video') {
       if (pts !== undefined) {
+        this.#videoHasPts = true;
         const upts = this.#videoClock.unwrap(pts);
         if (this.#video && this.#video.pts !== upts) this.#emitVideo();
         if (!this.#video) {
           const udts = dts !== undefined ? this.#videoDtsClock.unwrap(dts) : upts;
           this.#video = { pts: upts, dts: udts, views: [], bytes: 0 };
         }
-      } else if (!this.#video) {
-        this.#warnOnce('video-no-pts', {}, 'video PES without PTS and no frame in progress');
-        this.#video = { pts: 0, dts: 0, views: [], bytes: 0 };
+      } else if (!this.#video || auStartWithoutPts) {
+        this.#warnOnce('video-no-pts', {}, 'video PES without PTS: timestamps made up at 25 fps');
+        const next = this.#video ? this.#video.pts + 3600 : 0;
+        this.#emitVideo();
+        this.#video = { pts: next, dts: next, views: [], bytes: 0 };
       }
     } else {
       const upts = pts !== undefined ? this.#audioClock.unwrap(pts) : this.#lastAudioPts;
@@ -423,6 +435,34 @@ export class PsDemuxer {
     this.#pes = undefined;
     if (pes.kind === 'audio') this.#emitAudio();
     else if (this.#video && this.#video.bytes > MAX_FRAME_BYTES) this.#lostSync('frame too large', false);
+  }
+
+  /** Whether an Annex-B PES payload opens with a NAL unit that begins an access unit. */
+  #opensAccessUnit(head: Buffer): boolean {
+    const nal = head[2] === 1 ? 3 : head[2] === 0 && head[3] === 1 ? 4 : -1;
+    if (nal === -1 || head[0] !== 0 || head[1] !== 0 || nal + 2 >= head.length) return false;
+    const b0 = head[nal];
+    const codec = this.#detectedVideo ?? VIDEO_TYPES[this.#psm.get(this.#videoId) ?? -1] ?? detectVideoCodec(head) ?? 'h264';
+    if (codec === 'h264') {
+      const t = b0 & 0x1f;
+      return (t >= 6 && t <= 9) || ((t === 1 || t === 5) && (head[nal + 1] & 0x80) !== 0);
+    }
+    const t = (b0 >> 1) & 0x3f;
+    return (t >= 32 && t <= 35) || t === 39 || (t < 32 && (head[nal + 2] & 0x80) !== 0);
+  }
+
+  /** Whether the frame in progress already holds a picture (not just parameter sets). */
+  #pendingHasPicture(): boolean {
+    const codec = this.#detectedVideo ?? VIDEO_TYPES[this.#psm.get(this.#videoId) ?? -1] ?? 'h264';
+    const f = this.#video;
+    if (!f || f.bytes === 0) return false;
+    // joined so start codes cut between two packets are seen; only PTS-less streams come here
+    const v = f.views.length === 1 ? f.views[0] : Buffer.concat(f.views, f.bytes);
+    f.views = [v]; // the join is kept, so emitting the frame does not copy it again
+    for (let i = v.indexOf(START_CODE); i !== -1 && i + 3 < v.length; i = v.indexOf(START_CODE, i + 3)) {
+      if (isVcl(codec, v[i + 3])) return true;
+    }
+    return false;
   }
 
   #emitVideo(): void {

@@ -8,13 +8,20 @@ export interface RtpPsIngestOptions {
   onAccessUnit: (au: AccessUnit) => void;
   /** packets held back waiting for a missing one; default 32 */
   reorderWindow?: number;
+  /** longest wait for a missing packet, checked as packets arrive; default 500 ms */
+  reorderDelayMs?: number;
   logger?: Logger;
 }
 
 export interface RtpPsIngestStats {
   packets: number;
   lost: number;
+  /** access units out, audio and video */
   frames: number;
+  videoFrames: number;
+  audioFrames: number;
+  /** frames dropped because packets of them were lost */
+  droppedFrames: number;
   resyncs: number;
   videoCodec?: VideoCodec;
   audioCodec?: AudioCodec;
@@ -31,7 +38,7 @@ export class RtpPsIngest {
   constructor(o: RtpPsIngestOptions) {
     this.#log = o.logger ?? pino({ level: 'silent' });
     this.#demuxer = new PsDemuxer(o.onAccessUnit, this.#log);
-    this.#reorderer = new RtpReorderer({ window: o.reorderWindow, onPacket: (p, lost) => this.#ordered(p, lost) });
+    this.#reorderer = new RtpReorderer({ window: o.reorderWindow, maxDelayMs: o.reorderDelayMs, onPacket: (p, lost) => this.#ordered(p, lost) });
   }
 
   input(p: RtpPacket): void {
@@ -51,6 +58,9 @@ export class RtpPsIngest {
       packets: this.#packets,
       lost: this.#reorderer.stats.lost,
       frames: d.frames,
+      videoFrames: d.videoFrames,
+      audioFrames: d.audioFrames,
+      droppedFrames: d.droppedFrames,
       resyncs: d.resyncs,
       videoCodec: d.videoCodec,
       audioCodec: d.audioCodec,

@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import pino, { type Logger } from 'pino';
+import { InvalidStateError } from './errors.ts';
 import { parseRtpPacket, type RtpPacket } from './rtp-packet.ts';
 import { RtpTcpFramer } from './rtp-tcp-framer.ts';
 import { TypedEmitter } from './typed-emitter.ts';
@@ -85,8 +86,8 @@ export class RtpReceiver extends TypedEmitter<RtpReceiverEvents> {
   /** tcp-active: dial the device (its answer's c=/m=) from our port. */
   async connect(host: string, port: number): Promise<void> {
     if (this.transport !== 'tcp-active') throw new TypeError('connect() is for tcp-active receivers');
-    if (this.#closed) throw new Error('receiver is closed');
-    if (this.#conn) throw new Error('already connected');
+    if (this.#closed) throw new InvalidStateError('receiver is closed');
+    if (this.#conn) throw new InvalidStateError('already connected');
     let sock: net.Socket;
     try {
       sock = await dial({ host, port, localAddress: this.#bindIp, localPort: this.#port });
@@ -97,7 +98,7 @@ export class RtpReceiver extends TypedEmitter<RtpReceiverEvents> {
     }
     if (this.#closed) {
       sock.destroy();
-      throw new Error('receiver is closed');
+      throw new InvalidStateError('receiver is closed');
     }
     this.#attach(sock);
   }

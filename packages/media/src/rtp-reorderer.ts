@@ -30,8 +30,22 @@ export class RtpReorderer {
   #lateRun = 0;
   readonly #startHold: number;
 
-  constructor(o: { onPacket: (p: RtpPacket, lostBefore: number) => void; window?: number }) {
+  readonly #maxDelayMs: number;
+  readonly #now: () => number;
+  /** arrival time of the oldest packet held back behind the current gap */
+  #heldSince = 0;
+
+  constructor(o: {
+    onPacket: (p: RtpPacket, lostBefore: number) => void;
+    /** packets held back behind a gap; default 32 */
+    window?: number;
+    /** longest a gap is waited for, checked as packets arrive; default 500 ms */
+    maxDelayMs?: number;
+    now?: () => number;
+  }) {
     this.#onPacket = o.onPacket;
+    this.#maxDelayMs = o.maxDelayMs ?? 500;
+    this.#now = o.now ?? Date.now;
     this.#window = Math.max(0, o.window ?? 32);
     this.#startHold = Math.max(1, Math.min(this.#window, 8));
   }
@@ -65,8 +79,12 @@ export class RtpReorderer {
       return;
     }
     this.stats.reordered++;
+    if (this.#held.size === 0) this.#heldSince = this.#now();
     this.#held.set(p.seq, p);
-    while (this.#held.size > this.#window) this.#skipGap();
+    // Low-rate streams (audio only) would wait long for a full window: bound the wait in time too.
+    while (this.#held.size > this.#window || (this.#held.size > 0 && this.#now() - this.#heldSince > this.#maxDelayMs)) {
+      this.#skipGap();
+    }
   }
 
   /** Delivers everything held, in order, giving up the gaps between. */
@@ -82,6 +100,7 @@ export class RtpReorderer {
     let lowest = first;
     for (const s of seqs) if (((s - first + 0x8000) & 0xffff) - 0x8000 < ((lowest - first + 0x8000) & 0xffff) - 0x8000) lowest = s;
     this.#expected = lowest;
+    this.#heldSince = this.#now();
     this.#drain();
     while (this.#held.size > this.#window) this.#skipGap();
   }
@@ -106,6 +125,7 @@ export class RtpReorderer {
     this.#held.delete(this.#expected);
     this.#deliver(p, lost);
     this.#drain();
+    if (this.#held.size > 0) this.#heldSince = this.#now();
   }
 
   #drain(): void {

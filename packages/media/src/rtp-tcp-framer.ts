@@ -61,7 +61,9 @@ export class RtpTcpFramer {
         const start = i + f.hdr;
         const ssrcKnown = start + 12 <= end;
         const sameSsrc = ssrcKnown && chunk.readUInt32BE(start + 8) === this.#ssrc;
-        if (!sameSsrc && (!this.#inSync || this.#ssrc !== -1)) {
+        // interleaved RTCP (packet types 200..204) carries its SSRC elsewhere
+        const rtcp = chunk[start + 1] >= 200 && chunk[start + 1] <= 204;
+        if (!sameSsrc && !(rtcp && this.#inSync) && (!this.#inSync || this.#ssrc !== -1)) {
           // not obviously the stream we were reading: the next packet must confirm it
           const next = start + f.len;
           if (!ssrcKnown || next + 16 > end) {
@@ -85,7 +87,7 @@ export class RtpTcpFramer {
       }
       this.#inSync = true;
       const start = i + f.hdr;
-      if (start + 12 <= end) this.#ssrc = chunk.readUInt32BE(start + 8);
+      if (start + 12 <= end && !(chunk[start + 1] >= 200 && chunk[start + 1] <= 204)) this.#ssrc = chunk.readUInt32BE(start + 8);
       if (start + f.len <= end) {
         this.#emit(chunk.subarray(start, start + f.len));
         i = start + f.len;

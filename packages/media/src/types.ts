@@ -14,8 +14,11 @@ export interface MediaEngineOptions {
   rtmpPort: number | null;
   /** HLS segments go to `<dataDir>/hls/<streamId>/` (GB_DATA_DIR). */
   dataDir: string;
-  /** HLS segment target (default 2 s) and live playlist length in segments (default 6). */
-  hls?: { segmentSeconds: number; playlistSize: number };
+  /**
+   * HLS segment target (default 2 s), live playlist length in segments (default 6) and TS muxer:
+   * 'native' (default, our ts-muxer.ts) or 'mediabunny' (about 3x the CPU per stream, see bench/media-streams.ts).
+   */
+  hls?: { segmentSeconds: number; playlistSize: number; muxer?: 'native' | 'mediabunny' };
   /** 'noViewers' after this long with zero viewers (GB_NO_VIEWER_CLOSE_S, default 300). */
   noViewerCloseS?: number;
   /** 'timeout' {reason:'no-first-packet'} when nothing arrived this long after openStream (default 10). */

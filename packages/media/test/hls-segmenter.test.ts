@@ -106,3 +106,25 @@ test(`${name}.destroy() removes the stream directory`, async () => {
   await rm(dir, { recursive: true, force: true });
 });
 }
+
+test('NativeHlsSegmenter reopens a finished playlist after a discontinuity when the source resumes', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'hls-seg-'));
+  try {
+    const seg = new NativeHlsSegmenter({ dir: join(dir, 's'), segmentSeconds: 2, playlistSize: 10, logger });
+    const units = await videoUnits('h264');
+    for (const au of units.slice(0, 100)) seg.input(au);
+    await seg.finish();
+    assert.match(seg.playlist ?? '', /#EXT-X-ENDLIST/);
+    for (const au of units.slice(100)) seg.input(au);
+    await seg.finish();
+    const playlist = seg.playlist ?? '';
+    assert.equal(playlist.match(/#EXT-X-DISCONTINUITY/g)?.length, 1);
+    assert.equal(playlist.match(/#EXT-X-ENDLIST/g)?.length, 1);
+    await writeFile(join(dir, 's', HLS_PLAYLIST), playlist);
+    const [v] = await ffprobeStreams(join(dir, 's', HLS_PLAYLIST));
+    assert.equal(v?.frames, 250);
+    await seg.destroy();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
 import type { AccessUnit } from '../src/access-unit.ts';
 import { PsDemuxer } from '../src/ps-demuxer.ts';
 import { PsMuxer } from '../src/ps-muxer.ts';
@@ -95,6 +96,31 @@ test(`PsDemuxer survives ${psCorpus.length} malformed program streams and still 
     d.flush();
     lastKeyGopIntact(out, label);
   }
+});
+
+test('PsDemuxer never reaches its internal-error path on 300 randomly mutated streams', () => {
+  const errors: string[] = [];
+  const logger = pino({ level: 'error' }, { write: (line: string) => void errors.push(line) });
+  const mrand = seededRandom(77);
+  const base = Buffer.concat(good.slice(0, 12));
+  let frames = 0;
+  for (let n = 0; n < 300; n++) {
+    const b = Buffer.from(base);
+    const edits = 1 + Math.floor(mrand() * 8);
+    for (let e = 0; e < edits; e++) {
+      const at = Math.floor(mrand() * b.length);
+      const kind = mrand();
+      if (kind < 0.6) b[at] = Math.floor(mrand() * 256);
+      else if (kind < 0.8) b.fill(0, at, Math.min(b.length, at + Math.floor(mrand() * 64)));
+      else b.copy(b, at, Math.floor(mrand() * b.length), Math.floor(mrand() * b.length));
+    }
+    const cut = mrand() < 0.3 ? b.subarray(0, Math.floor(mrand() * b.length)) : b;
+    const d = new PsDemuxer(() => frames++, logger);
+    for (let i = 0; i < cut.length; i += 1 + Math.floor(mrand() * 1500)) d.input(cut.subarray(i, i + 1500));
+    d.flush();
+  }
+  assert.deepEqual(errors, []);
+  assert.ok(frames > 0);
 });
 
 /** Malformed RTP datagrams. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { AccessUnit } from '../src/access-unit.ts';
 import { PsDemuxer } from '../src/ps-demuxer.ts';
 import { PsMuxer } from '../src/ps-muxer.ts';
-import { interleave, loadG711AccessUnits, loadVideoAccessUnits, seededRandom } from './support/fixtures.ts';
+import { interleave, loadAacAccessUnits, loadG711AccessUnits, loadVideoAccessUnits, seededRandom } from './support/fixtures.ts';
 
 const SC = (id: number): Buffer => Buffer.from([0, 0, 1, id]);
 
@@ -139,6 +139,14 @@ test('PsDemuxer reads video PES with length 0 (unbounded) up to the next pack', 
   assertSame(demux(randomChunks(Buffer.concat(ps), 900, 6)).out, src);
 });
 
+test('PsDemuxer recognises AAC by its ADTS syncword when there is no PSM', async () => {
+  const src = (await loadAacAccessUnits({ seconds: 2 })).slice(0, 40);
+  const mux = new PsMuxer();
+  const { out, d } = demux(src.map((a) => editUnits(editUnits(mux.mux(a), 0xbc, () => null), 0xbb, () => null)));
+  assertSame(out, src);
+  assert.equal(d.stats.audioCodec, 'aac');
+});
+
 test('PsDemuxer keeps G.711 bytes identical and emits one audio unit per PES', async () => {
   const src = await loadG711AccessUnits({ law: 'u', seconds: 1 });
   const mux = new PsMuxer();
@@ -176,4 +184,34 @@ test('PsDemuxer.discontinuity() drops the cut frame and resumes at the next pack
   d.flush();
   assertSame(out, src.filter((_, i) => i !== 7));
   assert.equal(d.stats.droppedFrames, 1);
+});
+
+test('PsDemuxer keeps working after flush() when more input follows', async () => {
+  const src = (await loadVideoAccessUnits({ codec: 'h264' })).slice(0, 20);
+  const mux = new PsMuxer();
+  const packs = src.map((a) => mux.mux(a));
+  const out: AccessUnit[] = [];
+  const d = new PsDemuxer((au) => out.push(au));
+  packs.slice(0, 10).forEach((p) => d.input(p));
+  d.flush();
+  assert.equal(out.length, 10);
+  packs.slice(10).forEach((p) => d.input(p));
+  d.flush();
+  assertSame(out, src);
+});
+
+test('PsDemuxer splits frames by their NAL units when the stream carries no PTS at all', async () => {
+  for (const codec of ['h264', 'h265'] as const) {
+    const src = await loadVideoAccessUnits({ codec });
+    const mux = new PsMuxer();
+    const ps = src.map((a) => {
+      const pack = Buffer.from(mux.mux(a));
+      const pes = pack.indexOf(SC(0xe0));
+      pack[pes + 7] = 0; // PTS_DTS_flags 00; the 5 PTS bytes become header stuffing
+      pack.fill(0xff, pes + 9, pes + 14);
+      return pack;
+    });
+    const { out } = demux(randomChunks(Buffer.concat(ps), 1400, 12));
+    assertSame(out, src, codec); // made-up timestamps are 3600 apart, as the fixture's
+  }
 });

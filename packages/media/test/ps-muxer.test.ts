@@ -66,6 +66,9 @@ test('PsMuxer.mux() puts pack, system header and PSM before a key frame and only
   const p = Buffer.from([0, 0, 0, 1, 0x41, 0x9a, 0x02]);
   const key = mux.mux({ kind: 'video', codec: 'h264', data: idr, pts: 3600, dts: 3600, key: true });
   assert.deepEqual(startCodesAt(key), [0xba, 0xbb, 0xbc, 0xe0]);
+  // pack 14 + system header 12+3 + PSM 16+4 + PES header 14 + data, nothing else
+  assert.equal(key.length, 14 + 15 + 20 + 14 + idr.length);
+  assert.ok(key.subarray(key.length - idr.length).equals(idr));
   const psm = key.subarray(key.indexOf(Buffer.from([0, 0, 1, 0xbc])));
   assert.equal(psm[12], 0x1b);
   assert.equal(psm[13], 0xe0);

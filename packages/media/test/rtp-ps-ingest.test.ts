@@ -37,6 +37,8 @@ test('RtpPsIngest gives back all 250 H.264 access units byte for byte', async ()
   assert.equal(ingest.stats.lost, 0);
   assert.equal(ingest.stats.resyncs, 0);
   assert.equal(ingest.stats.frames, 250);
+  assert.equal(ingest.stats.videoFrames, 250);
+  assert.equal(ingest.stats.droppedFrames, 0);
 });
 
 test('RtpPsIngest gives back all 250 H.265 access units byte for byte', async () => {
@@ -72,6 +74,7 @@ test('RtpPsIngest loses only the frames whose packets were dropped, and the rest
   const expected = src.filter((_, i) => !affected.has(i));
   assertSameAccessUnits(out, expected);
   assert.ok(ingest.stats.lost >= affected.size);
+  assert.ok(ingest.stats.droppedFrames <= affected.size);
 });
 
 test('RtpPsIngest passes G.711 A-law and mu-law bytes through unchanged', async () => {
@@ -92,6 +95,8 @@ test('RtpPsIngest gives back AAC frames interleaved with H.264 video', async () 
   // Video frames come out when the next video PES starts, so compare each track on its own.
   assertSameAccessUnits(out.filter((a) => a.kind === 'video'), video);
   assertSameAccessUnits(out.filter((a) => a.kind === 'audio'), aac);
+  assert.equal(ingest.stats.videoFrames, video.length);
+  assert.equal(ingest.stats.audioFrames, aac.length);
   assert.equal(ingest.stats.audioCodec, 'aac');
   assert.equal(ingest.stats.videoCodec, 'h264');
 });

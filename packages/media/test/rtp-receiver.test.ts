@@ -6,9 +6,10 @@ import { once } from 'node:events';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
 import type { AccessUnit } from '../src/access-unit.ts';
 import { RtpPsIngest } from '../src/rtp-ps-ingest.ts';
+import { InvalidStateError } from '../src/errors.ts';
 import { RtpReceiver } from '../src/rtp-receiver.ts';
 import { frameInterleaved, frameRfc4571 } from '../src/rtp-packetizer.ts';
-import { loadVideoAccessUnits, toRtpPackets } from './support/fixtures.ts';
+import { loadVideoAccessUnits, seededRandom, shuffleWithin, toRtpPackets } from './support/fixtures.ts';
 
 async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -69,6 +70,26 @@ test('RtpReceiver over UDP delivers all 250 H.264 frames of the fixture to RtpPs
   }
 });
 
+test('RtpReceiver over UDP with reordered and dropped packets loses only the frames hit', async () => {
+  const src = await loadVideoAccessUnits({ codec: 'h264' });
+  const perFrame = toRtpPackets(src, { initialSeq: 65_400 });
+  const hit = new Set([10, 60, 61, 130, 248]);
+  const sent = shuffleWithin(perFrame.flatMap((pkts, i) => (hit.has(i) ? pkts.slice(1) : pkts)), 10, seededRandom(8));
+  const rx = await RtpReceiver.open({ transport: 'udp', bindIp: '127.0.0.1', port: 0 });
+  const tx = dgram.createSocket('udp4');
+  try {
+    const { out, ingest } = ingestFrom(rx);
+    await sendUdp(tx, rx.port, sent);
+    await waitFor(() => rx.stats.packets === sent.length, 'all packets');
+    ingest.flush();
+    assertAllFrames(out, src.filter((_, i) => !hit.has(i)));
+    assert.equal(ingest.stats.lost, hit.size);
+  } finally {
+    tx.close();
+    await rx.close();
+  }
+});
+
 test('RtpReceiver over UDP binds to the first source and drops a second sender and garbage', async () => {
   const src = (await loadVideoAccessUnits({ codec: 'h264' })).slice(0, 50);
   const good = toRtpPackets(src).flat();
@@ -120,7 +141,9 @@ test('RtpReceiver tcp-passive reads RFC 4571 framing from the first connection a
 test('RtpReceiver tcp-active dials the device and tolerates $-interleaved framing', async () => {
   const src = await loadVideoAccessUnits({ codec: 'h264' });
   const framed = toRtpPackets(src).flat().map((p, i) => (i % 2 === 0 ? frameInterleaved(p) : frameRfc4571(p)));
+  let dialledFrom = 0;
   const device = net.createServer((s) => {
+    dialledFrom = s.remotePort ?? -1;
     s.on('error', () => {});
     void writeTcp(s, framed);
   });
@@ -131,6 +154,8 @@ test('RtpReceiver tcp-active dials the device and tolerates $-interleaved framin
     assert.ok(rx.port > 0);
     const { out, ingest } = ingestFrom(rx);
     await rx.connect('127.0.0.1', (device.address() as net.AddressInfo).port);
+    await waitFor(() => dialledFrom !== 0, 'device accepted');
+    assert.equal(dialledFrom, rx.port, 'dials from the port offered in the SDP');
     await waitFor(() => rx.stats.packets === framed.length, 'all packets');
     ingest.flush();
     assertAllFrames(out, src);
@@ -138,6 +163,39 @@ test('RtpReceiver tcp-active dials the device and tolerates $-interleaved framin
     await rx.close();
     await new Promise((r) => device.close(r));
   }
+});
+
+test('RtpReceiver tcp-passive accepts the same host again after its connection ends', async () => {
+  const src = (await loadVideoAccessUnits({ codec: 'h264' })).slice(0, 100);
+  const framed = toRtpPackets(src).flat().map(frameRfc4571);
+  const half = toRtpPackets(src.slice(0, 50)).flat().length; // the second GOP starts a new connection
+  const rx = await RtpReceiver.open({ transport: 'tcp-passive', bindIp: '127.0.0.1', port: 0 });
+  try {
+    const { out, ingest } = ingestFrom(rx);
+    const disconnected = new Promise<{ reason: string }>((resolve) => rx.once('disconnected', resolve));
+    const first = net.connect({ host: '127.0.0.1', port: rx.port });
+    await once(first, 'connect');
+    await writeTcp(first, framed.slice(0, half));
+    await waitFor(() => rx.stats.packets === half, 'first half');
+    first.end();
+    assert.equal((await disconnected).reason, 'closed by peer');
+    const second = net.connect({ host: '127.0.0.1', port: rx.port });
+    await once(second, 'connect');
+    await writeTcp(second, framed.slice(half));
+    await waitFor(() => rx.stats.packets === framed.length, 'second half');
+    second.destroy();
+    ingest.flush();
+    assertAllFrames(out, src);
+    assert.equal(rx.stats.dropped, 0);
+  } finally {
+    await rx.close();
+  }
+});
+
+test('RtpReceiver.connect() after close() rejects with InvalidStateError', async () => {
+  const rx = await RtpReceiver.open({ transport: 'tcp-active', bindIp: '127.0.0.1', port: 0 });
+  await rx.close();
+  await assert.rejects(rx.connect('127.0.0.1', 9), InvalidStateError);
 });
 
 test('RtpReceiver.close() is idempotent, emits close once and frees the port', async () => {

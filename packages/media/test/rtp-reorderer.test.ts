@@ -39,3 +39,18 @@ test('RtpReorderer follows a sender that restarts its sequence numbers', () => {
   assert.deepEqual(got.slice(20).map((g) => g[0]), [...Array(20).keys()].map((i) => 100 + i));
   assert.equal(r.stats.resets, 1);
 });
+
+test('RtpReorderer gives up a gap after maxDelayMs even when the window is not full', () => {
+  let now = 1000;
+  const got: [number, number][] = [];
+  const r = new RtpReorderer({ window: 100, maxDelayMs: 200, now: () => now, onPacket: (p, lost) => got.push([p.seq, lost]) });
+  for (const s of [1, 2, 3, 4, 5, 6, 7, 8]) r.input(pkt(s));
+  r.input(pkt(10));
+  now += 100;
+  r.input(pkt(11));
+  assert.deepEqual(got.map((g) => g[0]), [1, 2, 3, 4, 5, 6, 7, 8]);
+  now += 150;
+  r.input(pkt(12));
+  assert.deepEqual(got.slice(8), [[10, 1], [11, 0], [12, 0]]);
+  assert.equal(r.stats.lost, 1);
+});

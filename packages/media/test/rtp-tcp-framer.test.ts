@@ -38,6 +38,17 @@ test('RtpTcpFramer accepts $-interleaved packets mixed with RFC 4571 ones', () =
   assert.deepEqual(frame(stream, () => 700), pkts);
 });
 
+test('RtpTcpFramer passes interleaved RTCP on channel 1 without losing sync', () => {
+  const pkts = packets(6);
+  const sr = Buffer.from([0x80, 200, 0, 6, 0, 0, 0, 1, 0xaa, 0xbb, 0xcc, 0xdd, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
+  const stream = Buffer.concat(pkts.flatMap((p, i) => (i === 2 ? [frameInterleaved(p, 0), frameInterleaved(sr, 1)] : [frameInterleaved(p, 0)])));
+  const out: Buffer[] = [];
+  const framer = new RtpTcpFramer((p) => out.push(Buffer.from(p)));
+  framer.push(stream);
+  assert.deepEqual(out, [...pkts.slice(0, 3), sr, ...pkts.slice(3)]);
+  assert.equal(framer.stats.resyncs, 0);
+});
+
 test('RtpTcpFramer skips garbage between packets and counts one resync per run', () => {
   const pkts = packets(6);
   const garbage = Buffer.from([0, 3, 1, 2, 3, 0x11, 0x22, 0x33, 0, 0]);

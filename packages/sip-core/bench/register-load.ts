@@ -1,5 +1,6 @@
 // REGISTER-with-digest throughput on loopback: the server runs in a child process, this process
 // drives N devices (REGISTER → 401 → REGISTER with Authorization → 200) over one UDP socket.
+// Then every device sends one keepalive MESSAGE (same window) to measure the keepalive path.
 // Usage: node --import tsx packages/sip-core/bench/register-load.ts [devices=20000] [window=400]
 import { fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -28,10 +29,14 @@ if (process.argv[2] === '--server') {
   let registered = 0;
   server.on('registered', () => registered++);
   process.send!({ port: server.port });
-  process.on('message', async () => {
-    process.send!({ registered, cpu: process.cpuUsage() });
-    await server.close();
-    process.exit(0);
+  let keepalives = 0;
+  server.on('keepalive', () => keepalives++);
+  process.on('message', async (m: string) => {
+    process.send!({ registered, keepalives, cpu: process.cpuUsage() });
+    if (m === 'stop') {
+      await server.close();
+      process.exit(0);
+    }
   });
 } else {
   const devices = Number(process.argv[2] ?? 20000);
@@ -63,8 +68,31 @@ if (process.argv[2] === '--server') {
     }
     if (done + failed >= devices) finish();
   };
+  let phase: 'register' | 'keepalive' = 'register';
+  let kaNext = 0;
+  let kaDone = 0;
+  let kaFinish!: () => void;
+  const kaFinished = new Promise<void>((r) => (kaFinish = r));
+  const keepalive = (i: number) => {
+    const id = idOf(i);
+    const body = `<?xml version="1.0" encoding="GB2312"?>\r\n<Notify>\r\n<CmdType>Keepalive</CmdType>\r\n<SN>${i}</SN>\r\n<DeviceID>${id}</DeviceID>\r\n<Status>OK</Status>\r\n</Notify>\r\n`;
+    return Buffer.from(
+      `MESSAGE sip:${SERVER_ID}@${DOMAIN} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;rport;branch=z9hG4bKka${i}\r\n` +
+        `From: <sip:${id}@${DOMAIN}>;tag=${i}\r\nTo: <sip:${SERVER_ID}@${DOMAIN}>\r\nCall-ID: ${i}@bench\r\nCSeq: 3 MESSAGE\r\n` +
+        `Content-Type: Application/MANSCDP+xml\r\nMax-Forwards: 70\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+  };
+  const kaLaunch = () => {
+    while (kaNext < devices && kaNext - kaDone < window) sock.send(keepalive(kaNext++), port, '127.0.0.1');
+    if (kaDone >= devices) kaFinish();
+  };
   sock.on('message', (b) => {
     const s = b.toString('latin1');
+    if (phase === 'keepalive') {
+      if (s.startsWith('SIP/2.0 200')) kaDone++;
+      kaLaunch();
+      return;
+    }
     const i = Number(/Call-ID: (\d+)@bench/.exec(s)?.[1]);
     if (s.startsWith('SIP/2.0 401')) {
       const nonce = /nonce="([^"]+)"/.exec(s)![1]!;
@@ -92,14 +120,28 @@ if (process.argv[2] === '--server') {
       sock.send(msg(i, 1), port, '127.0.0.1');
     }
   }, 500);
+  type Stats = { registered: number; keepalives: number; cpu: NodeJS.CpuUsage };
+  const ask = (m: string) => {
+    const p = new Promise<Stats>((r) => child.once('message', r));
+    child.send(m);
+    return p;
+  };
+  const cpuOf = (st: Stats) => (st.cpu.user + st.cpu.system) / 1e6;
   launch();
   await finished;
   const secs = (performance.now() - start) / 1000;
   clearInterval(retry);
-  child.send('stop');
-  const stats = await new Promise<{ registered: number; cpu: NodeJS.CpuUsage }>((r) => child.once('message', r));
+  const stats = await ask('cpu');
+  phase = 'keepalive';
+  const kaStart = performance.now();
+  kaLaunch();
+  // UDP may drop a few under load: stop waiting after 20 s.
+  await Promise.race([kaFinished, new Promise((r) => setTimeout(r, 20_000))]);
+  const kaSecs = (performance.now() - kaStart) / 1000;
+  const after = await ask('stop');
   sock.close();
-  const cpuS = (stats.cpu.user + stats.cpu.system) / 1e6;
+  const cpuS = cpuOf(stats);
+  const kaCpu = cpuOf(after) - cpuS;
   console.log(
     JSON.stringify({
       devices,
@@ -110,6 +152,9 @@ if (process.argv[2] === '--server') {
       serverRegistered: stats.registered,
       serverCpuSeconds: +cpuS.toFixed(2),
       serverRegistersPerCpuSecond: Math.round(stats.registered / cpuS),
+      keepalivesPerSecond: Math.round(kaDone / kaSecs),
+      serverKeepalives: after.keepalives,
+      serverKeepalivesPerCpuSecond: Math.round(after.keepalives / kaCpu),
     }),
   );
 }

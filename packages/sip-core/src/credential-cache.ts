@@ -3,6 +3,8 @@
 import { ha1 } from './digest.ts';
 import type { DeviceCredentials, DeviceCredentialStore } from './types.ts';
 
+const MAX_ENTRIES = 500_000;
+
 export interface CachedCredentials {
   credentials: DeviceCredentials | null;
   /** HA1 for username = deviceId in our realm; undefined for unknown devices. */
@@ -59,6 +61,8 @@ export class CredentialCache {
       ha1: credentials ? ha1(deviceId, this.realm, credentials.password) : undefined,
       at: Date.now(),
     };
+    // Scanners register with random ids: bound the cache rather than let it grow with them.
+    if (this.#entries.size >= MAX_ENTRIES) this.#entries.clear();
     this.#entries.set(deviceId, e);
     return e;
   }

@@ -5,6 +5,7 @@ export { InvalidStateError, SipResponseError, SipTimeoutError, QueryTimeoutError
 export { TypedEmitter } from './typed-emitter.ts';
 export { buildOffer, parseAnswer, SdpError } from './sdp.ts';
 export { gbDate } from './registrar.ts';
+export { ptzCommand, type PtzMove, type PtzPreset } from './ptz.ts';
 export { createNonce, checkNonce, ha1, digestResponse } from './digest.ts';
 export { decodeManscdp, decodeBodyText, encodeManscdp, ManscdpError, type ManscdpMessage } from './manscdp-codec.ts';
 export type {

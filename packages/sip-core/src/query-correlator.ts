@@ -8,6 +8,8 @@ interface Pending {
   deviceId: string;
   collector: Collector<unknown>;
   timer: NodeJS.Timeout;
+  /** Restarts the timeout after progress (multi-message answers), within the hard cap. */
+  progress?: () => void;
   finish(complete: boolean): void;
   fail(err: Error): void;
 }
@@ -24,19 +26,29 @@ export class QueryCorrelator {
 
   /**
    * Waits for the answer to a query already sent (or about to be). On timeout resolves with the
-   * partial result when something arrived, else rejects with QueryTimeoutError.
+   * partial result when something arrived, else rejects with QueryTimeoutError. With
+   * `restartOnProgress` each answer message restarts the timeout (big catalogs trickle in one item
+   * per message), but never beyond ten timeouts in all.
    */
-  wait<T>(deviceId: string, cmdType: string, sn: number, timeoutMs: number, collector: Collector<T>): Promise<T> {
+  wait<T>(deviceId: string, cmdType: string, sn: number, timeoutMs: number, collector: Collector<T>, restartOnProgress = false): Promise<T> {
     const key = `${deviceId}|${cmdType}|${sn}`;
+    const hardDeadline = Date.now() + 10 * timeoutMs;
     return new Promise<T>((resolve, reject) => {
+      const expire = () => {
+        this.#pending.delete(key);
+        if (collector.received) resolve(collector.result(false));
+        else reject(new QueryTimeoutError(deviceId, cmdType, timeoutMs));
+      };
       const p: Pending = {
         deviceId,
         collector,
-        timer: setTimeout(() => {
-          this.#pending.delete(key);
-          if (collector.received) resolve(collector.result(false));
-          else reject(new QueryTimeoutError(deviceId, cmdType, timeoutMs));
-        }, timeoutMs),
+        timer: setTimeout(expire, timeoutMs),
+        progress: restartOnProgress
+          ? () => {
+              clearTimeout(p.timer);
+              p.timer = setTimeout(expire, Math.max(0, Math.min(timeoutMs, hardDeadline - Date.now())));
+            }
+          : undefined,
         finish: (complete) => {
           clearTimeout(p.timer);
           this.#pending.delete(key);
@@ -66,6 +78,7 @@ export class QueryCorrelator {
     }
     if (!p) return false;
     if (p.collector.add(m)) p.finish(true);
+    else p.progress?.();
     return true;
   }
 

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { SipMessage } from 'sip';
 import { CredentialCache, type CachedCredentials } from './credential-cache.ts';
 import { challenge, checkNonce, createNonce, ha1, readAuthorization, verifyDigest } from './digest.ts';
+import { newTag } from './local-endpoint.ts';
 import { headerString, makeResponse, uriUser } from './message-codec.ts';
 import type { Presence } from './presence.ts';
 import type { Peer } from './transport.ts';
@@ -36,12 +37,6 @@ interface Failures {
   count: number;
   bannedUntil: number;
   at: number;
-}
-
-let tagCounter = 0;
-const tagPrefix = Math.floor(Math.random() * 0x7fffffff).toString(36);
-export function newTag(): string {
-  return tagPrefix + (++tagCounter).toString(36);
 }
 
 export class Registrar {
@@ -97,6 +92,7 @@ export class Registrar {
       secretHa1 = this.#globalHa1.get(deviceId);
       if (!secretHa1) {
         secretHa1 = ha1(deviceId, this.o.realm, this.o.globalPassword);
+        if (this.#globalHa1.size >= 100_000) this.#globalHa1.clear();
         this.#globalHa1.set(deviceId, secretHa1);
       }
       created = false;

@@ -1,19 +1,20 @@
 // Composition root of the signaling server: transport → transactions → registrar / presence /
 // MANSCDP queries / dialogs, with per-method routing here only. Owns the close order.
-import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import type { SipMessage } from 'sip';
 import { CatalogCollector, catalogItems, RecordCollector, SingleCollector, type Collector } from './catalog-merger.ts';
-import { Dialog } from './dialog.ts';
+import type { Dialog } from './dialog.ts';
+import { DialogClient } from './dialog-client.ts';
 import { DeviceNotRegisteredError, InvalidStateError, SipResponseError } from './errors.ts';
 import { decodeManscdp, encodeManscdp, ManscdpError, child, int, text1, type ManscdpMessage, type XmlFields } from './manscdp-codec.ts';
 import { makeResponse, uriUser } from './message-codec.ts';
 import { KeyedTaskQueue } from './keyed-task-queue.ts';
+import { LocalEndpoint, newTag, USER_AGENT } from './local-endpoint.ts';
 import { Presence } from './presence.ts';
+import { ptzCommand, type PtzMove, type PtzPreset } from './ptz.ts';
 import { QueryCorrelator } from './query-correlator.ts';
-import { newTag, Registrar } from './registrar.ts';
-import { buildOffer, parseAnswer } from './sdp.ts';
-import { ClientTransactions, newBranch } from './transaction-client.ts';
+import { Registrar } from './registrar.ts';
+import { ClientTransactions } from './transaction-client.ts';
 import { ServerTransactions } from './transaction-server.ts';
 import { SipTransport, type Inbound, type Peer } from './transport.ts';
 import { TypedEmitter } from './typed-emitter.ts';
@@ -42,7 +43,6 @@ export const DEFAULT_TIMERS: SipTimers = {
   credentialCacheMs: 10000,
 };
 
-const USER_AGENT = 'gb28181-gateway';
 const ALLOW = 'REGISTER, MESSAGE, INVITE, ACK, BYE, CANCEL, INFO, NOTIFY, OPTIONS';
 
 export async function createSipServer(opts: SipServerOptions): Promise<SipServer> {
@@ -52,7 +52,12 @@ export async function createSipServer(opts: SipServerOptions): Promise<SipServer
   if (!opts.nonceSecret) throw new TypeError('nonceSecret is required');
   if (!opts.credentials || typeof opts.credentials.lookup !== 'function') throw new TypeError('credentials.lookup is required');
   const server = new SipServer(opts);
-  await server.start();
+  try {
+    await server.start();
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
   return server;
 }
 
@@ -69,12 +74,10 @@ export class SipServer extends TypedEmitter<SipServerEventMap> {
   readonly #registrar: Registrar;
   readonly #queries = new QueryCorrelator();
   readonly #catalogQueue: KeyedTaskQueue;
-  readonly #dialogs = new Map<string, Dialog>();
-  /** INVITEs we gave up on: a late 2xx gets ACK + BYE. */
-  readonly #abandoned = new Map<string, number>();
+  readonly #endpoint: LocalEndpoint;
+  #dialogClient!: DialogClient;
   readonly #charsetOverride = new Map<string, Charset>();
   readonly #detectedCharset = new Map<string, 'gb18030' | 'utf-8'>();
-  #cseq = Math.floor(Math.random() * 10000) + 1;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -83,6 +86,7 @@ export class SipServer extends TypedEmitter<SipServerEventMap> {
     this.#o = opts;
     this.serverId = opts.serverId;
     this.domain = opts.serverId.slice(0, 10);
+    this.#endpoint = new LocalEndpoint(opts.serverId, opts.publicIp, () => this.port);
     this.#logger = opts.logger ?? pino({ level: 'silent' });
     this.emitterLogger = this.#logger;
     this.#timers = { ...DEFAULT_TIMERS, ...opts.timers };
@@ -112,11 +116,7 @@ export class SipServer extends TypedEmitter<SipServerEventMap> {
       presence: this.#presence,
       logger: this.#logger,
       reply: (rq, rs, to) => this.#serverTx.respond(rq, withServerHeaders(rs), to),
-      charsetFor: (id, fromStore) => {
-        const c = this.#charsetOverride.get(id) ?? fromStore ?? 'auto';
-        if (fromStore && !this.#charsetOverride.has(id)) this.#charsetOverride.set(id, fromStore);
-        return c;
-      },
+      charsetFor: (id, fromStore) => this.#charsetOverride.get(id) ?? fromStore ?? 'auto',
       registered: (d) => this.#onRegistered(d),
       authFailed: (deviceId, host, reason) => this.safeEmit('authFailed', { deviceId, host, reason }),
     });
@@ -125,8 +125,18 @@ export class SipServer extends TypedEmitter<SipServerEventMap> {
   /** @internal */
   async start(): Promise<void> {
     this.#transport = await SipTransport.listen(this.#o.host, this.#o.port, (m) => this.#onInbound(m), this.#logger);
-    this.#serverTx = new ServerTransactions(this.#transport, 64 * this.#timers.T1);
+    this.#serverTx = new ServerTransactions(this.#transport, this.#timers.timeout);
     this.#clientTx = new ClientTransactions(this.#transport, this.#timers);
+    this.#dialogClient = new DialogClient({
+      endpoint: this.#endpoint,
+      transport: this.#transport,
+      transactions: this.#clientTx,
+      currentPeer: (deviceId) => {
+        const d = this.#presence.get(deviceId);
+        return d ? { host: d.host, port: d.port, transport: d.transport } : undefined;
+      },
+      logger: this.#logger,
+    });
     this.#logger.info({ host: this.#o.host, port: this.#transport.port, serverId: this.serverId }, 'sip server listening (udp+tcp)');
   }
 
@@ -212,13 +222,8 @@ export class SipServer extends TypedEmitter<SipServerEventMap> {
 
   #onResponse(rs: SipMessage): void {
     if (this.#clientTx.onResponse(rs)) return;
-    // A retransmitted 2xx to an INVITE: the ACK got lost, send it again (or hang up an abandoned call).
-    if (rs.headers.cseq?.method === 'INVITE' && (rs.status ?? 0) >= 200 && (rs.status ?? 0) < 300) {
-      const callId = rs.headers['call-id'] ?? '';
-      const d = this.#dialogs.get(callId);
-      if (d) this.#sendAck(d.state, rs.headers.cseq.seq);
-      else if (this.#abandoned.has(callId)) this.#hangUpLate(rs);
-    }
+    const status = rs.status ?? 0;
+    if (rs.headers.cseq?.method === 'INVITE' && status >= 200 && status < 300) this.#dialogClient.strayInviteSuccess(rs);
   }
 
   #onMessage(rq: SipMessage, from: Peer): void {
@@ -239,7 +244,7 @@ export class SipServer extends TypedEmitter<SipServerEventMap> {
     }
     let m: ManscdpMessage;
     try {
-      m = decodeManscdp(body, this.#charsetOverride.get(deviceId) ?? 'auto');
+      m = decodeManscdp(body, registered.charset);
     } catch (err) {
       const reason = err instanceof ManscdpError ? err.message : 'bad XML';
       this.#logger.debug({ deviceId, reason }, 'manscdp: undecodable body');
@@ -263,7 +268,8 @@ export class SipServer extends TypedEmitter<SipServerEventMap> {
       if (m.cmdType === 'MediaStatus') {
         this.safeEmit('mediaStatus', { deviceId, notifyType: text1(m.body, 'notifytype') ?? '', callId: rq.headers['call-id'] });
       } else if (m.cmdType === 'Catalog') {
-        this.#emitCatalogFragment(deviceId, m);
+        // Some devices answer a Catalog query with <Notify> instead of <Response>.
+        if (!this.#queries.deliver(deviceId, m)) this.#emitCatalogFragment(deviceId, m);
       }
     }
   }
@@ -278,8 +284,7 @@ export class SipServer extends TypedEmitter<SipServerEventMap> {
   #onBye(rq: SipMessage, from: Peer): void {
     const callId = rq.headers['call-id']!;
     this.#reply(rq, makeResponse(rq, 200, 'OK'), from);
-    const d = this.#dialogs.get(callId);
-    d?.remoteBye();
+    this.#dialogClient.remoteBye(callId);
     this.safeEmit('bye', { callId });
   }
 
@@ -304,16 +309,8 @@ export class SipServer extends TypedEmitter<SipServerEventMap> {
     return { host: d.host, port: d.port, transport: d.transport, device: d };
   }
 
-  #via(transport: Peer['transport']) {
-    return [{ version: '2.0', protocol: transport.toUpperCase(), host: this.#o.publicIp, port: this.port, params: { rport: null, branch: newBranch() } }];
-  }
-
-  #contact() {
-    return [{ uri: `sip:${this.serverId}@${this.#o.publicIp}:${this.port}`, params: {} }];
-  }
-
   #outCharset(deviceId: string): 'gb18030' | 'utf-8' {
-    const o = this.#charsetOverride.get(deviceId);
+    const o = this.#charsetOverride.get(deviceId) ?? this.#presence.get(deviceId)?.charset;
     if (o === 'gb18030' || o === 'utf-8') return o;
     return this.#detectedCharset.get(deviceId) ?? 'gb18030';
   }
@@ -325,11 +322,11 @@ export class SipServer extends TypedEmitter<SipServerEventMap> {
       uri: `sip:${targetId}@${to.host}:${to.port}`,
       version: '2.0',
       headers: {
-        via: this.#via(to.transport),
-        from: { uri: `sip:${this.serverId}@${this.domain}`, params: { tag: newTag() } },
+        via: this.#endpoint.via(to.transport),
+        from: { uri: this.#endpoint.uri, params: { tag: newTag() } },
         to: { uri: `sip:${targetId}@${this.domain}`, params: {} },
-        'call-id': callIdFor(this.#o.publicIp),
-        cseq: { seq: this.#nextCseq(), method: 'MESSAGE' },
+        'call-id': this.#endpoint.newCallId(),
+        cseq: { seq: this.#endpoint.nextCseq(), method: 'MESSAGE' },
         'max-forwards': '70',
         'user-agent': USER_AGENT,
         'content-type': 'Application/MANSCDP+xml',
@@ -340,12 +337,7 @@ export class SipServer extends TypedEmitter<SipServerEventMap> {
     if ((rs.status ?? 0) >= 300) throw new SipResponseError(rs.status!, rs.reason ?? '', 'MESSAGE');
   }
 
-  #nextCseq(): number {
-    this.#cseq = this.#cseq >= 2_000_000_000 ? 1 : this.#cseq + 1;
-    return this.#cseq;
-  }
-
-  #query<T>(deviceId: string, targetId: string, cmdType: string, fields: XmlFields, timeoutMs: number, collector: Collector<T>): Promise<T> {
+  #query<T>(deviceId: string, targetId: string, cmdType: string, fields: XmlFields, timeoutMs: number, collector: Collector<T>, restartOnProgress = false): Promise<T> {
     let peer: Peer;
     try {
       peer = this.#peer(deviceId);
@@ -356,13 +348,14 @@ export class SipServer extends TypedEmitter<SipServerEventMap> {
     const content = encodeManscdp('Query', [['CmdType', cmdType], ['SN', sn], ['DeviceID', targetId], ...fields], this.#outCharset(deviceId));
     // The answer promise goes straight back to the caller (so its rejection is always handled);
     // a failed or refused MESSAGE fails it.
-    const answer = this.#queries.wait(deviceId, cmdType, sn, timeoutMs, collector);
+    const answer = this.#queries.wait(deviceId, cmdType, sn, timeoutMs, collector, restartOnProgress);
     this.#sendManscdp(peer, targetId, content).catch((err: Error) => this.#queries.fail(deviceId, cmdType, sn, err));
     return answer;
   }
 
   async queryCatalog(deviceId: string, o: QueryOptions = {}): Promise<CatalogResult> {
-    const r = await this.#query(deviceId, deviceId, 'Catalog', [], o.timeoutMs ?? 30000, new CatalogCollector());
+    // The timeout is the silence allowed between catalog messages, not a limit on the whole catalog.
+    const r = await this.#query(deviceId, deviceId, 'Catalog', [], o.timeoutMs ?? 30000, new CatalogCollector(), true);
     const result: CatalogResult = { deviceId, ...r };
     this.safeEmit('catalog', { deviceId, items: r.items, sumNum: r.sumNum, complete: r.complete });
     return result;
@@ -410,6 +403,32 @@ export class SipServer extends TypedEmitter<SipServerEventMap> {
     return this.#query(deviceId, channelId, 'RecordInfo', fields, o.timeoutMs ?? 10000, new RecordCollector());
   }
 
+  /**
+   * Sends a `<Control>` (DeviceControl) to a device or one of its channels; resolves on the
+   * device's 200 (GB devices send no MANSCDP answer to most controls).
+   */
+  deviceControl(deviceId: string, targetId: string, fields: XmlFields): Promise<void> {
+    let peer: Peer;
+    try {
+      peer = this.#peer(deviceId);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const content = encodeManscdp('Control', [['CmdType', 'DeviceControl'], ['SN', this.#queries.nextSn()], ['DeviceID', targetId], ...fields], this.#outCharset(deviceId));
+    return this.#sendManscdp(peer, targetId, content);
+  }
+
+  /** PTZ move / stop (`{}`) / preset on a channel. */
+  ptz(deviceId: string, channelId: string, command: PtzMove | PtzPreset): Promise<void> {
+    let cmd: string;
+    try {
+      cmd = ptzCommand(command);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.deviceControl(deviceId, channelId, [['PTZCmd', cmd]]);
+  }
+
   // ---------------------------------------------------------------- dialogs
 
   async invite(o: InviteOptions): Promise<Dialog> {
@@ -419,191 +438,12 @@ export class SipServer extends TypedEmitter<SipServerEventMap> {
     if (o.transport !== 'udp' && o.transport !== 'tcp-passive' && o.transport !== 'tcp-active') throw new TypeError(`bad transport ${String(o.transport)}`);
     if (!Number.isInteger(o.mediaPort) || o.mediaPort < 0 || o.mediaPort > 65535) throw new TypeError('bad mediaPort');
     if (o.kind !== 'Play' && (o.start === undefined || o.end === undefined)) throw new TypeError(`${o.kind} needs start and end`);
-    const peer = this.#peer(o.deviceId);
-    const offer = buildOffer({ ...o, serverId: this.serverId });
-    const callId = callIdFor(this.#o.publicIp);
-    const localTag = newTag();
-    const localUri = `sip:${this.serverId}@${this.domain}`;
-    const remoteUri = `sip:${o.channelId}@${this.domain}`;
-    const cseq = this.#nextCseq();
-    const rq: SipMessage = {
-      method: 'INVITE',
-      uri: `sip:${o.channelId}@${peer.host}:${peer.port}`,
-      version: '2.0',
-      headers: {
-        via: this.#via(peer.transport),
-        from: { uri: localUri, params: { tag: localTag } },
-        to: { uri: remoteUri, params: {} },
-        'call-id': callId,
-        cseq: { seq: cseq, method: 'INVITE' },
-        contact: this.#contact(),
-        'max-forwards': '70',
-        'user-agent': USER_AGENT,
-        subject: `${o.channelId}:${o.ssrc},${this.serverId}:0`,
-        'content-type': 'APPLICATION/SDP',
-      },
-      content: offer,
-    };
-    let rs: SipMessage;
-    try {
-      rs = await this.#clientTx.request(rq, peer, { timeoutMs: o.timeoutMs ?? 10000 });
-    } catch (err) {
-      this.#abandon(rq, peer);
-      throw err;
-    }
-    const status = rs.status ?? 0;
-    if (status >= 300) throw new SipResponseError(status, rs.reason ?? '', 'INVITE');
-    const contact = rs.headers.contact;
-    const state: DialogState = {
-      callId,
-      localTag,
-      remoteTag: rs.headers.to?.params?.tag ?? '',
-      remoteTarget: Array.isArray(contact) && contact[0]?.uri ? contact[0].uri : rq.uri!,
-      localUri,
-      remoteUri,
-      cseq,
-      deviceId: o.deviceId,
-      channelId: o.channelId,
-      host: peer.host,
-      port: peer.port,
-      transport: peer.transport,
-      offer,
-      answer: rs.content ?? '',
-    };
-    this.#sendAck(state, cseq);
-    let answer;
-    try {
-      answer = parseAnswer(state.answer);
-    } catch (err) {
-      // A 200 we cannot use still established a call on the device: end it.
-      await this.sendInDialog({ ...state, cseq: cseq }, 'BYE').catch(() => undefined);
-      throw err;
-    }
-    const dialog = new Dialog(state, answer, this, this.#logger);
-    this.#dialogs.set(callId, dialog);
-    return dialog;
+    return this.#dialogClient.invite(o, this.#peer(o.deviceId));
   }
 
   restoreDialog(state: DialogState): Dialog {
     if (this.#closed) throw new InvalidStateError('sip server closed');
-    if (!state || !state.callId || !state.remoteTarget || !state.host || !state.port) throw new TypeError('incomplete dialog state');
-    const existing = this.#dialogs.get(state.callId);
-    if (existing) return existing;
-    let answer;
-    try {
-      answer = parseAnswer(state.answer ?? '');
-    } catch {
-      answer = { ip: state.host, port: 0, transport: 'udp' as const, payloads: {} };
-    }
-    const dialog = new Dialog({ ...state }, answer, this, this.#logger);
-    this.#dialogs.set(state.callId, dialog);
-    return dialog;
-  }
-
-  /** @internal DialogOwner: BYE/INFO from the saved state, CSeq + 1, to the device's current address. */
-  sendInDialog(state: DialogState, method: 'BYE' | 'INFO', body?: { type: string; content: string }): Promise<SipMessage> {
-    if (this.#closed) return Promise.reject(new InvalidStateError('sip server closed'));
-    state.cseq += 1;
-    const d = this.#presence.get(state.deviceId);
-    const to: Peer = d ? { host: d.host, port: d.port, transport: d.transport } : { host: state.host, port: state.port, transport: state.transport };
-    const rq: SipMessage = {
-      method,
-      uri: state.remoteTarget,
-      version: '2.0',
-      headers: {
-        via: this.#via(to.transport),
-        from: { uri: state.localUri, params: { tag: state.localTag } },
-        to: { uri: state.remoteUri, params: state.remoteTag ? { tag: state.remoteTag } : {} },
-        'call-id': state.callId,
-        cseq: { seq: state.cseq, method },
-        contact: this.#contact(),
-        'max-forwards': '70',
-        'user-agent': USER_AGENT,
-      },
-    };
-    if (body) {
-      rq.headers['content-type'] = body.type;
-      rq.content = body.content;
-    }
-    return this.#clientTx.request(rq, to);
-  }
-
-  /** @internal DialogOwner */
-  dialogClosed(callId: string): void {
-    this.#dialogs.delete(callId);
-  }
-
-  #sendAck(state: DialogState, seq: number): void {
-    const to: Peer = { host: state.host, port: state.port, transport: state.transport };
-    this.#transport.send(
-      {
-        method: 'ACK',
-        uri: state.remoteTarget,
-        version: '2.0',
-        headers: {
-          via: this.#via(to.transport),
-          from: { uri: state.localUri, params: { tag: state.localTag } },
-          to: { uri: state.remoteUri, params: state.remoteTag ? { tag: state.remoteTag } : {} },
-          'call-id': state.callId,
-          cseq: { seq, method: 'ACK' },
-          contact: this.#contact(),
-          'max-forwards': '70',
-        },
-      },
-      to,
-    );
-  }
-
-  /** INVITE timed out: CANCEL it and remember the Call-ID so a late 2xx is hung up. */
-  #abandon(invite: SipMessage, to: Peer): void {
-    const now = Date.now();
-    for (const [id, at] of this.#abandoned) if (now - at > 64_000) this.#abandoned.delete(id);
-    this.#abandoned.set(invite.headers['call-id']!, now);
-    this.#transport.send(
-      {
-        method: 'CANCEL',
-        uri: invite.uri,
-        version: '2.0',
-        headers: {
-          via: invite.headers.via,
-          from: invite.headers.from,
-          to: invite.headers.to,
-          'call-id': invite.headers['call-id'],
-          cseq: { seq: invite.headers.cseq!.seq, method: 'CANCEL' },
-          'max-forwards': '70',
-        },
-      },
-      to,
-    );
-  }
-
-  #hangUpLate(rs: SipMessage): void {
-    const callId = rs.headers['call-id']!;
-    this.#abandoned.delete(callId);
-    const deviceId = uriUser(rs.headers.to?.uri) ?? '';
-    const contact = rs.headers.contact;
-    const via = rs.headers.via?.[0];
-    const d = this.#presence.get(deviceId);
-    const host = d?.host ?? via?.params?.received ?? via?.host ?? '';
-    const port = d?.port ?? Number(via?.params?.rport ?? via?.port ?? 5060);
-    const state: DialogState = {
-      callId,
-      localTag: rs.headers.from?.params?.tag ?? '',
-      remoteTag: rs.headers.to?.params?.tag ?? '',
-      remoteTarget: Array.isArray(contact) && contact[0] ? contact[0].uri : `sip:${deviceId}@${host}:${port}`,
-      localUri: rs.headers.from?.uri ?? `sip:${this.serverId}@${this.domain}`,
-      remoteUri: rs.headers.to?.uri ?? '',
-      cseq: rs.headers.cseq!.seq,
-      deviceId,
-      channelId: deviceId,
-      host,
-      port,
-      transport: (d?.transport ?? 'udp'),
-      offer: '',
-      answer: '',
-    };
-    this.#sendAck(state, state.cseq);
-    this.sendInDialog(state, 'BYE').catch(() => undefined);
+    return this.#dialogClient.restore(state);
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -619,7 +459,7 @@ export class SipServer extends TypedEmitter<SipServerEventMap> {
     this.#catalogQueue.close();
     this.#queries.failAll(closed);
     this.#clientTx?.close(closed);
-    for (const d of [...this.#dialogs.values()]) d.serverClosed();
+    this.#dialogClient?.close();
     await this.#presence.close();
     this.#serverTx?.close();
     await this.#transport?.close();
@@ -629,10 +469,6 @@ export class SipServer extends TypedEmitter<SipServerEventMap> {
 function withServerHeaders(rs: SipMessage): SipMessage {
   rs.headers['user-agent'] = USER_AGENT;
   return rs;
-}
-
-function callIdFor(host: string): string {
-  return `${randomBytes(12).toString('hex')}@${host}`;
 }
 
 function assign<T extends object, K extends keyof T>(o: T, k: K, v: T[K] | undefined): void {

@@ -14,13 +14,15 @@ export class ServerTransactions {
 
   constructor(
     private readonly transport: SipTransport,
-    /** How long a response is kept for retransmissions (timer J, 64*T1). */
+    /** How long a response is kept for retransmissions (timer J, 64*T1; capped, see below). */
     lifetimeMs: number,
   ) {
+    // Entries live between half and all of the period. Retransmissions after ~16 s are rare, and at
+    // 5,000 REGISTER/s a full 32 s of responses would hold ~100 MB.
     this.#rotation = setInterval(() => {
       this.#previous = this.#current;
       this.#current = new Map();
-    }, Math.max(50, lifetimeMs / 2));
+    }, Math.max(50, Math.min(lifetimeMs, 16_000) / 2));
     this.#rotation.unref();
   }
 
@@ -29,6 +31,8 @@ export class ServerTransactions {
    * being processed): the caller must not handle it. Otherwise the transaction is opened.
    */
   absorb(rq: SipMessage, from: Peer): boolean {
+    // Reliable transports do not retransmit (RFC 3261 §17.2.2: timer J is 0 over TCP).
+    if (from.transport !== 'udp') return false;
     const key = transactionKey(rq, from);
     const seen = this.#current.get(key) ?? this.#previous.get(key);
     if (seen === undefined) {
@@ -43,7 +47,7 @@ export class ServerTransactions {
   respond(rq: SipMessage, rs: SipMessage, to: Peer): void {
     const raw = encodeSipMessage(rs);
     this.transport.sendRaw(raw, to);
-    if (rs.status !== undefined && rs.status >= 200) this.#current.set(transactionKey(rq, to), raw);
+    if (to.transport === 'udp' && rs.status !== undefined && rs.status >= 200) this.#current.set(transactionKey(rq, to), raw);
   }
 
   close(): void {
@@ -55,9 +59,8 @@ export class ServerTransactions {
 
 function transactionKey(rq: SipMessage, from: Peer): string {
   const via = rq.headers.via![0]!;
-  const branch = via.params?.branch;
   const method = rq.method === 'ACK' ? 'INVITE' : rq.method!;
-  if (branch && branch.startsWith('z9hG4bK')) return `${branch}|${method}|${from.host}:${from.port}`;
-  // RFC 2543 peers: no magic cookie, match on the request identity instead.
-  return `${rq.headers['call-id']}|${rq.headers.cseq!.seq}|${method}|${rq.headers.from!.params?.tag ?? ''}|${from.host}:${from.port}`;
+  // The branch alone would do (RFC 3261 §17.2.3), but some devices send a constant branch with every
+  // request; Call-ID and CSeq keep their new requests from being taken for retransmissions.
+  return `${via.params?.branch ?? ''}|${rq.headers['call-id']}|${rq.headers.cseq!.seq}|${method}|${from.host}:${from.port}`;
 }

@@ -1,5 +1,7 @@
 // One UDP socket; raw datagrams up, raw buffers down. Replies go to the datagram's source.
 import dgram from 'node:dgram';
+import dns from 'node:dns';
+import { isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
 
 export type DatagramHandler = (raw: Buffer, host: string, port: number) => void;
@@ -13,7 +15,13 @@ export class UdpTransport {
   }
 
   static async bind(host: string, port: number, onDatagram: DatagramHandler, logger: Logger): Promise<UdpTransport> {
-    const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024 });
+    const socket = dgram.createSocket({
+      type: 'udp4',
+      recvBufferSize: 4 * 1024 * 1024,
+      sendBufferSize: 4 * 1024 * 1024,
+      // We only ever send to source addresses (IP literals): skip dns.lookup's nextTick per datagram.
+      lookup: (host, opts, cb) => (isIPv4(host) ? cb(null, host, 4) : dns.lookup(host, opts, cb)),
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(port, host, () => {

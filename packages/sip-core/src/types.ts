@@ -11,9 +11,9 @@ export interface SipTimers {
   T1: number;
   /** Retransmission interval cap. Default 4000. */
   T2: number;
-  /** How long a server transaction keeps its response for retransmitted requests. Default 5000. */
+  /** RFC 3261 T4 (max time a message stays in the network). Default 5000; nothing here needs it yet. */
   T4: number;
-  /** Client transaction give-up (timer B/F). Default 32000 (64*T1). */
+  /** Client transaction give-up (timer B/F), and how long a server transaction keeps its response (timer J). Default 32000 (64*T1). */
   timeout: number;
   /** How often presence is checked for keepalive and registration expiry. Default 1000. */
   sweepIntervalMs: number;

@@ -245,3 +245,28 @@ test('invite() rejects TypeError for bad options and for a device that is not re
     await server.close();
   }
 });
+
+test('a 200 that arrives after invite() gave up is ACKed and hung up with BYE', async () => {
+  const { server, dev } = await registered('udp', { timers: { T1: 100, T2: 400 } });
+  let invite: SipMessage | undefined;
+  dev.onRequest = (rq) => {
+    if (rq.method === 'INVITE') {
+      invite = rq;
+      return null;
+    }
+    return undefined;
+  };
+  try {
+    await assert.rejects(server.invite({ ...live, timeoutMs: 250 }), SipTimeoutError);
+    await dev.nextRequest('CANCEL');
+    dev.send(ok200(invite!, answerSdp()), server.port);
+    const ack = await dev.nextRequest('ACK');
+    const bye = await dev.nextRequest('BYE');
+    assert.equal(ack.headers['call-id'], invite!.headers['call-id']);
+    assert.equal(bye.headers['call-id'], invite!.headers['call-id']);
+    assert.equal(bye.headers.cseq!.seq, invite!.headers.cseq!.seq + 1);
+  } finally {
+    await dev.close();
+    await server.close();
+  }
+});

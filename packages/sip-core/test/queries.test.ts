@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestDevice, bodyText, xmlField } from './helpers/test-device.ts';
-import { DEVICE_ID, once, sleep, startServer } from './helpers/server.ts';
+import { DEVICE_ID, MemoryCredentials, PASSWORD, once, sleep, startServer } from './helpers/server.ts';
 import { QueryTimeoutError, SipResponseError } from '../src/errors.ts';
 import sip from 'sip';
+import type { SipServerOptions } from '../src/types.ts';
 
 const CH1 = '34020000001320000101';
 const CH2 = '34020000001320000102';
@@ -14,7 +15,7 @@ const item = (id: string, extra = '') => `<Item><DeviceID>${id}</DeviceID><Name>
 const catalogResponse = (sn: string, sum: number, items: string[]) =>
   `<?xml version="1.0" encoding="GB2312"?>\r\n<Response>\r\n<CmdType>Catalog</CmdType>\r\n<SN>${sn}</SN>\r\n<DeviceID>${DEVICE_ID}</DeviceID>\r\n<SumNum>${sum}</SumNum>\r\n<DeviceList Num="${items.length}">\r\n${items.join('\r\n')}\r\n</DeviceList>\r\n</Response>\r\n`;
 
-async function registered(transport: 'udp' | 'tcp' = 'udp', over = {}) {
+async function registered(transport: 'udp' | 'tcp' = 'udp', over: Partial<SipServerOptions> = {}) {
   const server = await startServer(over);
   const dev = await TestDevice.open({ deviceId: DEVICE_ID, serverPort: server.port, transport });
   assert.equal((await dev.register()).status, 200);
@@ -183,6 +184,43 @@ test('requests to a device are encoded in its charset: UTF-8 after it spoke UTF-
     void server.queryDeviceInfo(DEVICE_ID, { timeoutMs: 200 }).catch(() => undefined);
     assert.match((await dev.nextRequest('MESSAGE')).content!, /encoding="GB2312"/);
     await sleep(250);
+  } finally {
+    await dev.close();
+    await server.close();
+  }
+});
+
+test('the charset stored with the device credentials decides how its bodies are read and written', async () => {
+  const creds = new MemoryCredentials();
+  creds.devices.set(DEVICE_ID, { deviceId: DEVICE_ID, password: PASSWORD, charset: 'utf-8' });
+  const { server, dev } = await registered('udp', { credentials: creds });
+  try {
+    const info = server.queryDeviceInfo(DEVICE_ID, { timeoutMs: 3000 });
+    const q = await dev.nextRequest('MESSAGE');
+    assert.match(q.content!, /encoding="UTF-8"/);
+    const sn = xmlField(bodyText(q), 'SN')!;
+    // The prolog claims GB2312 but this device is configured as UTF-8.
+    await dev.message(`<?xml version="1.0" encoding="GB2312"?><Response><CmdType>DeviceInfo</CmdType><SN>${sn}</SN><DeviceID>${DEVICE_ID}</DeviceID><DeviceName>东门</DeviceName></Response>`, 'utf-8');
+    assert.equal((await info).deviceName, '东门');
+  } finally {
+    await dev.close();
+    await server.close();
+  }
+});
+
+test('a catalog that trickles in slower than the timeout still completes: each message restarts it', async () => {
+  const { server, dev } = await registered();
+  try {
+    const result = server.queryCatalog(DEVICE_ID, { timeoutMs: 800 });
+    const sn = xmlField(bodyText(await dev.nextRequest('MESSAGE')), 'SN')!;
+    // 3 x 500 ms in all is well past one timeout, each gap well inside it.
+    for (const id of [CH1, CH2, GROUP]) {
+      await sleep(500);
+      await dev.message(catalogResponse(sn, 3, [item(id)]));
+    }
+    const r = await result;
+    assert.equal(r.complete, true);
+    assert.equal(r.items.length, 3);
   } finally {
     await dev.close();
     await server.close();

@@ -195,3 +195,27 @@ test('a retransmitted REGISTER is answered from the server transaction, not proc
     await server.close();
   }
 });
+
+test('a device that reuses one Via branch for every request still has each new request processed', async () => {
+  const server = await startServer();
+  const dev = await TestDevice.open({ deviceId: DEVICE_ID, serverPort: server.port });
+  try {
+    await dev.register();
+    const ka = (sn: number, cseq: number) =>
+      `MESSAGE sip:${SERVER_ID}@3402000000 SIP/2.0\r\nVia: SIP/2.0/UDP 192.168.1.64:5060;branch=z9hG4bKconstant\r\n` +
+      `From: <sip:${DEVICE_ID}@3402000000>;tag=k\r\nTo: <sip:${SERVER_ID}@3402000000>\r\nCall-ID: same@dev\r\nCSeq: ${cseq} MESSAGE\r\n` +
+      `Content-Type: Application/MANSCDP+xml\r\nContent-Length: 0\r\n\r\n` +
+      `<Notify><CmdType>Keepalive</CmdType><SN>${sn}</SN><DeviceID>${DEVICE_ID}</DeviceID><Status>OK</Status></Notify>`;
+    let keepalives = 0;
+    server.on('keepalive', () => keepalives++);
+    for (let i = 1; i <= 3; i++) {
+      const answered = dev.waitFor((m) => m.status === 200 && m.headers.cseq?.seq === 100 + i);
+      dev.sendRaw(ka(i, 100 + i));
+      await answered;
+    }
+    assert.equal(keepalives, 3);
+  } finally {
+    await dev.close();
+    await server.close();
+  }
+});

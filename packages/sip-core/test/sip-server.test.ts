@@ -64,3 +64,12 @@ test('close() is idempotent, rejects pending queries and later calls with Invali
   assert.throws(() => server.restoreDialog({ callId: 'x' } as never), InvalidStateError);
   await dev.close();
 });
+
+test('createSipServer rejects when the port is taken', async () => {
+  const first = await startServer();
+  try {
+    await assert.rejects(startServer({ port: first.port }), /EADDRINUSE/);
+  } finally {
+    await first.close();
+  }
+});

@@ -19,6 +19,8 @@ export interface EventSocketOptions {
   path?: string;
   /** Bytes queued for one client before it is dropped. */
   maxBufferedBytes?: number;
+  /** Ping period; a client that did not answer the previous ping is dropped. Default 30 s. */
+  pingIntervalMs?: number;
   logger?: Logger;
 }
 
@@ -37,6 +39,19 @@ export function attachEventSocket(server: Server, o: EventSocketOptions): EventS
   const logger = o.logger ?? pino({ level: 'silent' });
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   const filters = new WeakMap<WebSocket, string[]>();
+  const alive = new WeakMap<WebSocket, boolean>();
+  // Half-open TCP connections (a laptop closed, a NAT timeout) never emit close on their own.
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (alive.get(ws) === false) {
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, o.pingIntervalMs ?? 30_000);
+  heartbeat.unref();
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     let url: URL;
@@ -54,6 +69,8 @@ export function attachEventSocket(server: Server, o: EventSocketOptions): EventS
     const patterns = (url.searchParams.get('events') ?? '*').split(',').map((s) => s.trim()).filter(Boolean).slice(0, 20);
     wss.handleUpgrade(req, socket, head, (ws) => {
       filters.set(ws, patterns.length ? patterns : ['*']);
+      alive.set(ws, true);
+      ws.on('pong', () => alive.set(ws, true));
       ws.on('error', (err) => logger.debug({ err }, 'events client error'));
       // Clients only listen; anything they send is ignored.
       wss.emit('connection', ws, req);
@@ -83,6 +100,7 @@ export function attachEventSocket(server: Server, o: EventSocketOptions): EventS
     close() {
       closed ??= new Promise<void>((resolve) => {
         unsubscribe();
+        clearInterval(heartbeat);
         server.off('upgrade', onUpgrade);
         for (const ws of wss.clients) ws.terminate();
         wss.close(() => resolve());

@@ -70,6 +70,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
       await next();
     } catch (err) {
       const apiErr = toApiError(err);
+      if (apiErr.kind === 'storageUnavailable' && deps.onStorageError) deps.onStorageError(err);
       if (apiErr.status >= 500) logger.error({ err, msgid: ctx.state.msgid, path: ctx.path }, 'request failed');
       ctx.status = apiErr.status;
       ctx.body = { code: apiErr.code, msgid: ctx.state.msgid as string, data: apiErr.message };

@@ -190,8 +190,12 @@ export function likeContains(v: string): string {
   return `%${v.replace(/[!%_]/g, (ch) => `!${ch}`)}%`;
 }
 
-/** ANDs the parsed filters onto the query, every value a named parameter. */
-export function applyFilters<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>, alias: string, nodes: FilterNode[]): void {
+/**
+ * ANDs the parsed filters onto the query, every value a named parameter. Fields in `unindexed` are
+ * written `+column`: in SQLite unary plus keeps the value and only stops the planner from using
+ * that column's index (the documented way to steer it); SQLite only, MariaDB would cast to a number.
+ */
+export function applyFilters<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>, alias: string, nodes: FilterNode[], o: { unindexed?: ReadonlySet<string> } = {}): void {
   let n = 0;
   const param = () => `f${n++}`;
   const addNode = (w: WhereExpressionBuilder, node: FilterNode): void => {
@@ -205,7 +209,7 @@ export function applyFilters<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>,
       );
       return;
     }
-    const col = `${alias}.${node.field}`;
+    const col = `${o.unindexed?.has(node.field) ? '+' : ''}${alias}.${node.field}`;
     const name = param();
     switch (node.op) {
       case 'in':

@@ -24,6 +24,9 @@ export interface HttpDeps {
   events: EventBus;
   /** false = storage known down: answer 503 "1001" without trying. */
   storageUp?: () => boolean;
+  /** A request failed on the database: lets the storage guard mark it down at once. */
+  onStorageError?: (err: unknown) => void;
+  /** The platform's health report; `status: 'ok' | 'degraded'` decides 200 or 503. */
   health?: () => Promise<object>;
   /** SharedState.incr, for GB id serials shared across gateway processes. */
   counter?: SerialCounter;

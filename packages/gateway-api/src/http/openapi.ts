@@ -74,7 +74,15 @@ export function buildOpenApi(routes: DocumentedRoute[], info: { title: string; v
   }
   return {
     openapi: '3.0.3',
-    info: { ...info, description: 'GB28181 gateway REST API, gosip-compatible. Envelope codes: ' + Object.entries(apiErrors).map(([k, v]) => `${k} ${v.status}/${v.code}`).join(', ') },
+    info: {
+      ...info,
+      description: [
+        'GB28181 gateway REST API, gosip-compatible. Every answer is `{code, msgid, data}`; on error `data` names the problem.',
+        'Failure kinds (HTTP status/code): ' + Object.entries(apiErrors).map(([k, v]) => `${k} ${v.status}/${v.code}`).join(', ') + '.',
+        'Events: WebSocket `/events?token=<token>[&events=devices.*,streams.stop]` sends `{method, data, time, id}` per event;',
+        'webhooks POST the same JSON with `x-gb-signature: sha256=HMAC(secret, x-gb-timestamp + "." + body)`.',
+      ].join(' '),
+    },
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     security: [{ bearer: [] }],
     paths,

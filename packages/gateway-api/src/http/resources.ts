@@ -6,6 +6,11 @@ export type FieldType = 'string' | 'int' | 'number' | 'bool';
 export interface ResourceFields {
   readonly name: string;
   readonly fields: Readonly<Record<string, FieldType>>;
+  /**
+   * Fields whose values split the table in a few large parts (ON/OFF). An index on them makes
+   * SQLite sort most of the table instead of walking the sort column's index; see list-query.ts.
+   */
+  readonly lowCardinality?: readonly string[];
 }
 
 export const deviceResource: ResourceFields = {
@@ -30,6 +35,7 @@ export const deviceResource: ResourceFields = {
     addtime: 'int',
     uptime: 'int',
   },
+  lowCardinality: ['online', 'regist', 'transport', 'charset', 'stream_mode'],
 };
 
 export const channelResource: ResourceFields = {
@@ -63,8 +69,10 @@ export const channelResource: ResourceFields = {
     addtime: 'int',
     uptime: 'int',
   },
+  lowCardinality: ['status', 'streamtype', 'parental', 'ptztype', 'secrecy', 'safetyway', 'registerway'],
 };
 
+// No lowCardinality for streams: `status = 'playing'` is the selective part of that table.
 export const streamResource: ResourceFields = {
   name: 'streams',
   fields: {

@@ -1,0 +1,145 @@
+// The database side of SIP signalling: device credentials for the digest, registration and
+// presence changes and catalog results written to the devices/channels tables (keepalives in
+// batches, never one write per MESSAGE), and the DeviceSignaling the REST API calls.
+import type { Logger } from 'pino';
+import pino from 'pino';
+import type { DataSource } from 'typeorm';
+import { In } from 'typeorm';
+import type { CatalogItem, DeviceCredentials, DeviceCredentialStore, SipServer } from '@gb28181/sip-core';
+import type { Config } from './config.ts';
+import type { EventBus } from './events/event-bus.ts';
+import type { DeviceSignaling } from './services.ts';
+import { ChannelEntity, DeviceEntity, type ChannelRow, type DeviceRow } from './storage/entities.ts';
+
+const KEEPALIVE_FLUSH_MS = 5000;
+const nowS = () => Math.floor(Date.now() / 1000);
+
+export function createCredentialStore(db: DataSource, config: Config): DeviceCredentialStore {
+  const devices = () => db.getRepository<DeviceRow>(DeviceEntity);
+  return {
+    async lookup(deviceId: string): Promise<DeviceCredentials | null> {
+      const row = await devices().createQueryBuilder('d').addSelect('d.password').where('d.deviceid = :deviceId', { deviceId }).getOne();
+      if (!row) return null;
+      const charset = row.charset === 'gb18030' || row.charset === 'utf-8' ? row.charset : 'auto';
+      // Devices admitted by the 'open' policy carry no password of their own.
+      return { deviceId, password: row.password || config.sipPassword || '', charset };
+    },
+    async create(deviceId: string): Promise<void> {
+      const t = nowS();
+      await devices()
+        .createQueryBuilder()
+        .insert()
+        .values({ deviceid: deviceId, name: deviceId, password: '', addtime: t, uptime: t })
+        .orIgnore()
+        .execute();
+    },
+  };
+}
+
+export interface DeviceRegistry extends DeviceSignaling {
+  close(): Promise<void>;
+}
+
+/** Keeps the devices/channels tables in step with what the SIP server sees. */
+export function attachDeviceRegistry(o: { db: DataSource; sip: SipServer; config: Config; events: EventBus; logger?: Logger }): DeviceRegistry {
+  const log = (o.logger ?? pino({ level: 'silent' })).child({ part: 'devices' });
+  const devices = () => o.db.getRepository<DeviceRow>(DeviceEntity);
+  const channels = () => o.db.getRepository<ChannelRow>(ChannelEntity);
+  const pendingKeepalives = new Map<string, number>();
+  const logFail = (what: string) => (err: unknown) => log.warn({ err }, `${what} not recorded`);
+
+  o.sip.on('registered', (d) => {
+    devices()
+      .update(
+        { deviceid: d.deviceId },
+        { host: d.host, port: d.port, transport: d.transport, regist: true, online: true, active: nowS(), expires: Math.max(0, Math.round((d.expiresAt - Date.now()) / 1000)), uptime: nowS() },
+      )
+      .catch(logFail('registration'));
+    o.events.publish('devices.register', { deviceid: d.deviceId, host: d.host, port: d.port, transport: d.transport, refresh: d.refresh });
+  });
+  o.sip.on('online', (d) => o.events.publish('devices.online', { deviceid: d.deviceId, host: d.host, port: d.port }));
+  o.sip.on('offline', (e) => {
+    devices().update({ deviceid: e.deviceId }, { online: false, regist: false, uptime: nowS() }).catch(logFail('offline'));
+    o.events.publish('devices.offline', { deviceid: e.deviceId, reason: e.reason });
+  });
+  o.sip.on('keepalive', (e) => pendingKeepalives.set(e.deviceId, Math.floor(e.at / 1000)));
+  const flush = setInterval(() => {
+    if (pendingKeepalives.size === 0) return;
+    const batch = [...pendingKeepalives];
+    pendingKeepalives.clear();
+    const at = Math.max(...batch.map(([, t]) => t));
+    devices().update({ deviceid: In(batch.map(([id]) => id)) }, { active: at, online: true }).catch(logFail('keepalives'));
+  }, KEEPALIVE_FLUSH_MS);
+  flush.unref();
+
+  const saveCatalog = async (deviceId: string, items: CatalogItem[]): Promise<number> => {
+    const t = nowS();
+    const rows = items
+      .filter((i) => i.kind === 'channel' && /^\d{20}$/.test(i.deviceId) && i.deviceId !== deviceId && i.event !== 'DEL')
+      .map((i) => ({
+        channelid: i.deviceId,
+        deviceid: deviceId,
+        name: (i.name ?? '').slice(0, 128),
+        manufacturer: (i.manufacturer ?? '').slice(0, 64),
+        model: (i.model ?? '').slice(0, 64),
+        owner: (i.owner ?? '').slice(0, 64),
+        civilcode: (i.civilCode ?? '').slice(0, 20),
+        address: (i.address ?? '').slice(0, 255),
+        parental: i.parental ?? 0,
+        parentid: (i.parentId ?? '').slice(0, 64),
+        safetyway: i.safetyWay ?? 0,
+        registerway: i.registerWay ?? 1,
+        secrecy: i.secrecy ?? 0,
+        status: (i.status ?? 'ON') as string,
+        active: t,
+        longitude: i.longitude ?? 0,
+        latitude: i.latitude ?? 0,
+        ptztype: i.ptzType ?? 0,
+        addtime: t,
+        uptime: t,
+      }));
+    // An IPC often lists no channel but itself: it is then its own channel.
+    if (rows.length === 0 && items.some((i) => i.deviceId === deviceId)) {
+      const self = items.find((i) => i.deviceId === deviceId)!;
+      rows.push({ ...rowDefaults(deviceId, t), name: (self.name ?? deviceId).slice(0, 128) });
+    }
+    for (let k = 0; k < rows.length; k += 200) {
+      await channels().upsert(rows.slice(k, k + 200), { conflictPaths: ['channelid'], skipUpdateIfNoValuesChanged: false });
+    }
+    const count = await channels().count({ where: { deviceid: deviceId } });
+    await devices().update({ deviceid: deviceId }, { channels: count, uptime: t });
+    o.events.publish('channels.update', { deviceid: deviceId, channels: count, channelids: rows.slice(0, 100).map((r) => r.channelid) });
+    return count;
+  };
+
+  o.sip.on('catalog', (e) => {
+    saveCatalog(e.deviceId, e.items).catch(logFail('catalog'));
+  });
+
+  return {
+    async syncCatalog(deviceId: string): Promise<number> {
+      const r = await o.sip.queryCatalog(deviceId);
+      return saveCatalog(deviceId, r.items);
+    },
+    forget: (deviceId) => o.sip.forget(deviceId),
+    setCharset: (deviceId, charset) => o.sip.setCharset(deviceId, charset),
+    sipSettings: () => ({
+      server_id: o.config.serverId,
+      domain: o.config.domain,
+      host: o.config.sipPublicIp,
+      port: o.sip.port,
+      transports: ['udp', 'tcp'],
+    }),
+    async close() {
+      clearInterval(flush);
+    },
+  };
+}
+
+function rowDefaults(deviceId: string, t: number) {
+  return {
+    channelid: deviceId, deviceid: deviceId, name: deviceId, manufacturer: '', model: '', owner: '', civilcode: '', address: '',
+    parental: 0, parentid: '', safetyway: 0, registerway: 1, secrecy: 0, status: 'ON', active: t, longitude: 0, latitude: 0, ptztype: 0,
+    addtime: t, uptime: t,
+  };
+}
