@@ -2,7 +2,8 @@
 // device credentials in SQLite through the gateway's storage (typeorm DataSource, devices table),
 // so the benchmark's RSS and CPU are the server's alone. Talks to the parent over IPC:
 // -> { type: 'ready', port, seeded }   <- { type: 'stats' } -> { type: 'stats', rss, cpuUserUs, cpuSystemUs, registered, online }
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSipServer, type DeviceCredentialStore } from '@gb28181/sip-core';
@@ -48,8 +49,19 @@ const server = await createSipServer({
   keepaliveTimeoutS: 180, nonceSecret: 'bench-secret', credentials, catalogOnRegister: false,
 });
 
+// BENCH_CPU_PROF=<file>: a V8 CPU profile of the measured window only (not start-up or seeding).
+const profiler = process.env.BENCH_CPU_PROF ? new Session() : undefined;
+
 process.on('message', (m: { type: string }) => {
-  if (m.type === 'stats') {
+  if (m.type === 'profile-start' && profiler) {
+    profiler.connect();
+    void profiler.post('Profiler.enable').then(() => profiler.post('Profiler.start'));
+  } else if (m.type === 'profile-stop' && profiler) {
+    void profiler.post('Profiler.stop').then(({ profile }) => {
+      writeFileSync(process.env.BENCH_CPU_PROF!, JSON.stringify(profile));
+      process.send?.({ type: 'profile-written' });
+    });
+  } else if (m.type === 'stats') {
     const cpu = process.cpuUsage();
     const all = server.devices();
     process.send?.({

@@ -38,8 +38,7 @@ class ServerChild {
 
   static async start(devices: number): Promise<ServerChild> {
     const child = fork(join(here, 'sip-register-server.ts'), [], {
-      // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the server for finding its hot path.
-      execArgv: ['--import', 'tsx', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])], env: { ...process.env, BENCH_DEVICES: String(devices), BENCH_STORE: values.store }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: ['--import', 'tsx'], env: { ...process.env, BENCH_DEVICES: String(devices), BENCH_STORE: values.store }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const port = await new Promise<number>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`server child exited with ${code}`)));
@@ -59,6 +58,21 @@ class ServerChild {
       };
       this.child.on('message', on);
       this.child.send({ type: 'stats' });
+    });
+  }
+
+  /** With BENCH_CPU_PROF=<file>, profiles the server between these two calls. */
+  profile(what: 'start' | 'stop'): Promise<void> {
+    if (!process.env.BENCH_CPU_PROF) return Promise.resolve();
+    this.child.send({ type: `profile-${what}` });
+    if (what === 'start') return new Promise((r) => setTimeout(r, 100));
+    return new Promise((resolve) => {
+      const on = (m: { type: string }) => {
+        if (m.type !== 'profile-written') return;
+        this.child.off('message', on);
+        resolve();
+      };
+      this.child.on('message', on);
     });
   }
 
@@ -130,10 +144,12 @@ async function registerBench(devices: number): Promise<void> {
   let stats: ServerStats;
   let cpuPct: number;
   try {
+    await server.profile('start');
     const before = await server.stats();
     const t0 = performance.now();
     ours = await sippRegister(server.port, csv, devices);
     stats = await server.stats();
+    await server.profile('stop');
     cpuPct = ((stats.cpuUserUs + stats.cpuSystemUs - before.cpuUserUs - before.cpuSystemUs) / ((performance.now() - t0) * 1000)) * 100;
   } finally {
     await server.stop();

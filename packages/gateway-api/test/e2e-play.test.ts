@@ -9,7 +9,7 @@ import { createSimulator, type Simulator } from '@gb28181/gb-sim';
 import { createMediaCalls, type MediaCalls } from '../../gb-sim/src/media-calls.ts';
 import { ensureFixture } from '../../media/test/support/fixtures.ts';
 import { missingWiring, removeDataDir, startGateway, type GatewayProcess } from './support/e2e-gateway.ts';
-import { download, ffprobeFrames, nodeAvVideoPackets } from './support/e2e-media.ts';
+import { download, downloadHls, ffprobeFrames, nodeAvVideoPackets } from './support/e2e-media.ts';
 
 const PASSWORD = 'e2e-pass-123';
 let gw: GatewayProcess;
@@ -113,13 +113,15 @@ describe('live and playback end to end', { timeout: 150_000 }, () => {
       assert.equal(flv.codec, 'h264', flv.raw);
       assert.ok(flv.frames >= 40, `FLV frames in 3 s at 25 fps: ${flv.frames}`);
 
+      const hlsFile = join(work, `${mode}.ts`);
       const hls = await until(
         async () => {
-          const r = await ffprobeFrames(s.http, 30_000);
-          return r.frames >= 25 ? r : undefined;
+          await downloadHls(s.http, hlsFile);
+          const r = await ffprobeFrames(hlsFile);
+          return r.frames >= 50 ? r : undefined;
         },
         20_000,
-        'HLS frames',
+        'two HLS segments of frames',
       );
       assert.equal(hls.codec, 'h264');
 
@@ -182,13 +184,15 @@ describe('live and playback end to end', { timeout: 150_000 }, () => {
     assert.equal(flv.codecId, Number(AV_CODEC_ID_HEVC));
     assert.ok(flv.packets >= 40, `HEVC FLV packets: ${flv.packets}`);
     assert.equal(flv.width, 320);
+    const hlsFile = join(work, 'hevc.ts');
     const hls = await until(
       async () => {
-        const r = await ffprobeFrames(played.data.http, 30_000);
-        return r.frames >= 25 ? r : undefined;
+        await downloadHls(played.data.http, hlsFile);
+        const r = await ffprobeFrames(hlsFile);
+        return r.frames >= 50 ? r : undefined;
       },
       20_000,
-      'HEVC HLS frames',
+      'two HEVC HLS segments of frames',
     );
     assert.equal(hls.codec, 'hevc');
     await gw.request('DELETE', `/streams/${played.data.streamid}`);

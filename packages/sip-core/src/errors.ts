@@ -25,6 +25,14 @@ export class SipTimeoutError extends Error {
   }
 }
 
+/** A request could not be delivered (TCP connection refused or broken). */
+export class SipTransportError extends Error {
+  override name = 'SipTransportError';
+  constructor(readonly method: string, readonly detail: string) {
+    super(`${method}: could not reach the device (${detail})`);
+  }
+}
+
 /** A MANSCDP query got no (or no complete) answer in time. */
 export class QueryTimeoutError extends Error {
   override name = 'QueryTimeoutError';

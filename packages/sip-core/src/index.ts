@@ -1,7 +1,7 @@
 // Public API of @gb28181/sip-core (docs/architecture.md).
 export { createSipServer, SipServer, DEFAULT_TIMERS, localTime } from './sip-server.ts';
 export { Dialog, type DialogEvents } from './dialog.ts';
-export { InvalidStateError, SipResponseError, SipTimeoutError, QueryTimeoutError, DeviceNotRegisteredError } from './errors.ts';
+export { InvalidStateError, SipResponseError, SipTimeoutError, SipTransportError, QueryTimeoutError, DeviceNotRegisteredError } from './errors.ts';
 export { TypedEmitter } from './typed-emitter.ts';
 export { buildOffer, parseAnswer, SdpError } from './sdp.ts';
 export { gbDate } from './registrar.ts';

@@ -2,7 +2,7 @@
 // `timeout`; provisional responses do not complete a transaction; non-2xx finals to INVITE are ACKed here.
 import { randomBytes } from 'node:crypto';
 import type { SipMessage } from 'sip';
-import { SipTimeoutError } from './errors.ts';
+import { SipTimeoutError, SipTransportError } from './errors.ts';
 import { encodeSipMessage } from './message-codec.ts';
 import type { Peer, SipTransport } from './transport.ts';
 import type { SipTimers } from './types.ts';
@@ -61,7 +61,12 @@ export class ClientTransactions {
         }, limit),
       };
       this.#pending.set(key, p);
-      this.transport.sendRaw(raw, to);
+      // Over TCP a refused or broken connection fails the transaction now, not at timer B/F.
+      this.transport.sendRaw(raw, to, (err) => {
+        if (this.#pending.get(key) !== p) return;
+        this.#finish(key);
+        reject(new SipTransportError(rq.method!, err.message));
+      });
       if (to.transport === 'udp') this.#schedule(key, p);
     });
   }

@@ -80,16 +80,27 @@ export class TcpTransport {
     });
   }
 
-  /** Sends on the connection to host:port, dialling one when there is none. */
-  send(raw: Buffer, host: string, port: number): void {
+  /**
+   * Sends on the connection to host:port, dialling one when there is none. `onError` hears of a
+   * connection that could not be made or broke before the bytes were written.
+   */
+  send(raw: Buffer, host: string, port: number, onError?: (err: Error) => void): void {
     if (this.#closed) return;
     const key = `${host}:${port}`;
     let socket = this.#connections.get(key);
     if (!socket || socket.destroyed) {
       socket = net.connect({ host, port, noDelay: true });
       this.#adopt(socket, host, port);
+      if (onError) {
+        const s = socket;
+        const failed = (err: Error) => onError(err);
+        s.once('error', failed);
+        s.once('connect', () => s.off('error', failed));
+      }
     }
-    socket.write(raw);
+    socket.write(raw, (err) => {
+      if (err && onError) onError(err);
+    });
   }
 
   async close(): Promise<void> {

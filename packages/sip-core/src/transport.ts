@@ -63,9 +63,10 @@ export class SipTransport {
     this.sendRaw(encodeSipMessage(msg), to);
   }
 
-  sendRaw(raw: Buffer, to: Peer): void {
+  /** `onError`: a TCP connection to the peer could not be made or broke (UDP has no such signal). */
+  sendRaw(raw: Buffer, to: Peer, onError?: (err: Error) => void): void {
     if (this.#closed) return;
-    if (to.transport === 'tcp') this.#tcp.send(raw, to.host, to.port);
+    if (to.transport === 'tcp') this.#tcp.send(raw, to.host, to.port, onError);
     else this.#udp.send(raw, to.host, to.port);
   }
 

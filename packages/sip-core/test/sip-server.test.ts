@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { createSipServer, InvalidStateError } from '../src/index.ts';
+import { createSipServer, InvalidStateError, SipTransportError } from '../src/index.ts';
 import { TestDevice } from './helpers/test-device.ts';
 import { DEVICE_ID, MemoryCredentials, SERVER_ID, once, startServer } from './helpers/server.ts';
 
@@ -71,5 +71,20 @@ test('createSipServer rejects when the port is taken', async () => {
     await assert.rejects(startServer({ port: first.port }), /EADDRINUSE/);
   } finally {
     await first.close();
+  }
+});
+
+test('a request to a TCP device whose connection is gone fails fast with SipTransportError', async () => {
+  const server = await startServer();
+  const dev = await TestDevice.open({ deviceId: DEVICE_ID, serverPort: server.port, transport: 'tcp' });
+  try {
+    assert.equal((await dev.register()).status, 200);
+    await dev.close();
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = Date.now();
+    await assert.rejects(server.queryDeviceInfo(DEVICE_ID, { timeoutMs: 8000 }), SipTransportError);
+    assert.ok(Date.now() - t0 < 4000);
+  } finally {
+    await server.close();
   }
 });

@@ -1,6 +1,6 @@
 // Reading what a viewer would get: a live FLV/HLS URL downloaded for a while, then counted by an
 // independent reader (ffprobe; node-av for H.265 in FLV, which Debian's ffprobe 5.1 misreads).
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 
 /** Downloads a live HTTP body for `ms` (or until it ends) into `file`; resolves to the bytes written. */
@@ -23,6 +23,26 @@ export async function download(url: string, file: string, ms: number): Promise<n
     await new Promise<void>((r) => out.end(() => r()));
   }
   return bytes;
+}
+
+/**
+ * Fetches a live HLS playlist and every segment it lists into one MPEG-TS file (ffprobe would
+ * follow a live playlist forever). Resolves to the number of segments.
+ */
+export async function downloadHls(playlistUrl: string, file: string): Promise<number> {
+  const res = await fetch(playlistUrl);
+  if (!res.ok) throw new Error(`GET ${playlistUrl}: ${res.status}`);
+  const text = await res.text();
+  if (!text.startsWith('#EXTM3U')) throw new Error(`not a playlist: ${text.slice(0, 80)}`);
+  const uris = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const parts: Buffer[] = [];
+  for (const uri of uris) {
+    const seg = await fetch(new URL(uri, playlistUrl));
+    if (!seg.ok) throw new Error(`GET ${uri}: ${seg.status}`);
+    parts.push(Buffer.from(await seg.arrayBuffer()));
+  }
+  writeFileSync(file, Buffer.concat(parts));
+  return uris.length;
 }
 
 /** ffprobe -count_frames: codec and number of video frames read from a file or URL. */

@@ -19,7 +19,8 @@ export async function testEngine(over: Partial<MediaEngineOptions> = {}): Promis
     httpPort: 0,
     rtmpPort: 0,
     dataDir,
-    hls: { segmentSeconds: 2, playlistSize: 10 },
+    // GB_TEST_HLS_MUXER=mediabunny runs the same tests through the mediabunny segmenter
+    hls: { segmentSeconds: 2, playlistSize: 10, muxer: process.env.GB_TEST_HLS_MUXER === 'mediabunny' ? 'mediabunny' : 'native' },
     noViewerCloseS: 60,
     firstPacketTimeoutS: 60,
     idleTimeoutS: 1,
