@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { createSipServer, type DeviceCredentialStore } from '@gb28181/sip-core';
 import { openDataSource } from '../packages/gateway-api/src/storage/data-source.ts';
 import { DeviceEntity, type DeviceRow } from '../packages/gateway-api/src/storage/entities.ts';
+import { createCredentialStore } from '../packages/gateway-api/src/device-registry.ts';
+import { loadConfig } from '../packages/gateway-api/src/config.ts';
 import { benchDeviceIds, benchPassword, SERVER_ID } from './sip-bench-ids.ts';
 
 const devices = Number(process.env.BENCH_DEVICES ?? 10000);
@@ -26,23 +28,32 @@ for (let i = 0; i < ids.length; i += 500) {
   await repo.insert(rows);
 }
 
-// One indexed SELECT per lookup (unique index on deviceid); sip-core caches lookups itself. BENCH_STORE=memory swaps in a
-// Map (loaded from the same table) to tell database cost from SIP cost.
-const memory = process.env.BENCH_STORE === 'memory'
-  ? new Map((await repo.createQueryBuilder('d').select(['d.deviceid']).addSelect('d.password').getMany()).map((r) => [r.deviceid, r.password]))
-  : undefined;
-const credentials: DeviceCredentialStore = {
-  async lookup(deviceId) {
-    if (memory) {
+// BENCH_STORE picks the credential store, all reading the same SQLite devices table:
+//   gateway (default): the gateway's own store (typeorm QueryBuilder per lookup)
+//   sqlite-raw: one raw parameterised SELECT through the same DataSource
+//   memory: a Map loaded from the table, to tell database cost from SIP cost
+// sip-core caches lookups itself, so each device costs one lookup.
+const storeKind = process.env.BENCH_STORE ?? 'gateway';
+let credentials: DeviceCredentialStore;
+if (storeKind === 'memory') {
+  const memory = new Map((await repo.createQueryBuilder('d').select(['d.deviceid']).addSelect('d.password').getMany()).map((r) => [r.deviceid, r.password]));
+  credentials = {
+    async lookup(deviceId) {
       const password = memory.get(deviceId);
       return password === undefined ? null : { deviceId, password };
-    }
-    // Raw parameterised SQL: a QueryBuilder per lookup costs more CPU than the SIP work itself.
-    const rows = (await ds.query('SELECT password, charset FROM devices WHERE deviceid = ?', [deviceId])) as { password: string; charset: string }[];
-    const row = rows[0];
-    return row ? { deviceId, password: row.password, charset: row.charset as 'auto' } : null;
-  },
-};
+    },
+  };
+} else if (storeKind === 'sqlite-raw') {
+  credentials = {
+    async lookup(deviceId) {
+      const rows = (await ds.query('SELECT password, charset FROM devices WHERE deviceid = ?', [deviceId])) as { password: string; charset: string }[];
+      const row = rows[0];
+      return row ? { deviceId, password: row.password, charset: row.charset as 'auto' } : null;
+    },
+  };
+} else {
+  credentials = createCredentialStore(ds, loadConfig({ GB_DATA_DIR: dataDir }, { persistSecrets: false }));
+}
 
 const server = await createSipServer({
   serverId: SERVER_ID, host: '127.0.0.1', port: 0, publicIp: '127.0.0.1', registerPolicy: 'known',

@@ -1,5 +1,5 @@
 // Registration benchmark (not a timed test).
-//   node --import tsx bench/sip-register.ts [--devices 10000] [--rate 20000] [--limit 200] [--store sqlite|memory]
+//   node --import tsx bench/sip-register.ts [--devices 10000] [--rate 20000] [--limit 200] [--store gateway|sqlite-raw|memory]
 //     N distinct devices register with digest (REGISTER, 401, REGISTER, 200), driven by SIPp,
 //     against our server (child process, credentials in SQLite); then the same SIPp run against
 //     SIPp's own UAS (401 then 200, no checks) as the harness reference. Prints one line.
@@ -26,7 +26,7 @@ const { values } = parseArgs({
     hold: { type: 'string' },
     seconds: { type: 'string', default: '120' },
     transport: { type: 'string', default: 'u1' },
-    store: { type: 'string', default: 'sqlite' },
+    store: { type: 'string', default: 'gateway' },
     driver: { type: 'string', default: 'sipp' },
   },
 });

@@ -8,6 +8,7 @@ import { MediaEngine } from '@gb28181/media';
 import { createSipServer, type SipServer } from '@gb28181/sip-core';
 import { attachDeviceRegistry, createCredentialStore, type DeviceRegistry } from './device-registry.ts';
 import { EventBus } from './events/event-bus.ts';
+import { createWebhookDispatcher } from './events/webhooks.ts';
 import { createHttpApp } from './http/app.ts';
 import { startPlayServices } from './play/play-services.ts';
 import type { HttpComponent, MediaComponent, PlatformContext, PlatformHooks, SipComponent } from './platform.ts';
@@ -102,10 +103,12 @@ export function createPlatformHooks(): PlatformHooks & { events: EventBus } {
         signaling: sip?.registry,
         events,
         storageUp: () => ctx.storage.isUp(),
+        onStorageError: (err) => ctx.storage.reportFailure(err),
         health: () => ctx.health(),
         counter: ctx.state,
         logger: ctx.logger.child({ part: 'http' }),
       });
+      const webhooks = createWebhookDispatcher({ bus: events, targets: ctx.config.webhooks, secret: ctx.config.webhookSecret, logger: ctx.logger.child({ part: 'webhooks' }) });
       return {
         handler: app.app.callback(),
         attach: (server: Server) => {
@@ -113,6 +116,7 @@ export function createPlatformHooks(): PlatformHooks & { events: EventBus } {
         },
         close: async () => {
           await play?.close();
+          await webhooks.close();
           await app.close();
         },
       };
