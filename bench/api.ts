@@ -73,7 +73,9 @@ try {
     const check = await fetch(base + path, { headers: { authorization: `Bearer ${token}` } });
     const body = (await check.json()) as { code: string; data: { total: number } };
     if (check.status !== 200) throw new Error(`${name}: HTTP ${check.status} ${JSON.stringify(body)}`);
-    const r = await autocannon({ url: base + path, connections, duration: seconds, headers: { authorization: `Bearer ${token}` } });
+    const opts = { url: base + path, connections, headers: { authorization: `Bearer ${token}` } };
+    await autocannon({ ...opts, duration: 1 }); // warm-up: page cache, prepared statements, JIT
+    const r = await autocannon({ ...opts, duration: seconds });
     rows.push({ scenario: name, total: body.data.total, 'p50 ms': r.latency.p50, 'p99 ms': r.latency.p99, 'req/s': Math.round(r.requests.average), errors: r.errors + r.non2xx });
   }
   console.table(rows);

@@ -39,7 +39,7 @@ try {
     }
     ms.sort((a, b) => a - b);
     const p = (q: number) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))]!.toFixed(0);
-    console.log(`${mode.padEnd(12)} POST->URL over ${rounds} plays: p50 ${p(0.5)} ms, p90 ${p(0.9)} ms, max ${p(1)} ms (GOP 1 s: includes waiting for the first key frame)`);
+    console.log(`${mode.padEnd(12)} POST->URL over ${rounds} plays: p50 ${p(0.5)} ms, p90 ${p(0.9)} ms, max ${p(1)} ms (the simulated camera starts each call on a key frame)`);
   }
 } finally {
   await sim?.close();

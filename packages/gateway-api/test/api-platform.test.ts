@@ -1,14 +1,15 @@
-// The REST component inside the real platform (config, storage guard, shared state, health),
-// with webhooks configured the way an operator does (GB_WEBHOOK_URLS / GB_WEBHOOK_SECRET).
+// The REST component of platform-hooks.ts inside the real platform (config, storage guard, shared
+// state, health), SIP and media not started, webhooks configured the way an operator does
+// (GB_WEBHOOK_URLS / GB_WEBHOOK_SECRET).
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
-import { EventBus, type PlatformEvent } from '../src/events/event-bus.ts';
+import type { PlatformEvent } from '../src/events/event-bus.ts';
 import { parseWebhookUrls, signWebhook } from '../src/events/webhooks.ts';
-import { createHttpComponent } from '../src/http/http-component.ts';
 import { createPlatform, type Platform } from '../src/platform.ts';
+import { createPlatformHooks } from '../src/platform-hooks.ts';
 import { freshDatabase, type FreshDatabase } from './support/databases.ts';
 import { TEST_API_TOKEN, testConfig } from './support/platform-config.ts';
 
@@ -16,8 +17,9 @@ describe('REST component in the platform', () => {
   let db: FreshDatabase;
   let platform: Platform;
   let receiver: Server;
-  const hooks: { body: string; headers: Record<string, string | string[] | undefined> }[] = [];
-  const events = new EventBus();
+  const delivered: { body: string; headers: Record<string, string | string[] | undefined> }[] = [];
+  const hooks = createPlatformHooks();
+  const events = hooks.events;
   let base: string;
   const secret = 'webhook-secret-0123456789';
 
@@ -26,7 +28,7 @@ describe('REST component in the platform', () => {
       let body = '';
       req.on('data', (d) => (body += d));
       req.on('end', () => {
-        hooks.push({ body, headers: req.headers });
+        delivered.push({ body, headers: req.headers });
         res.end();
       });
     });
@@ -34,7 +36,7 @@ describe('REST component in the platform', () => {
     const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
     db = await freshDatabase('sqlite');
     const config = testConfig(db.config, { webhooks: parseWebhookUrls(`devices.*=${hookUrl}`), webhookSecret: secret });
-    platform = await createPlatform(config, undefined, { createHttp: async (ctx) => createHttpComponent(ctx, { events }) });
+    platform = await createPlatform(config, undefined, { createHttp: hooks.createHttp });
     base = `http://127.0.0.1:${platform.apiPort}`;
   });
   after(async () => {
@@ -83,10 +85,10 @@ describe('REST component in the platform', () => {
     assert.equal((await got).method, 'devices.online');
     ws.close();
     const deadline = Date.now() + 10_000;
-    while (hooks.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (delivered.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 200));
-    assert.equal(hooks.length, 1, 'only devices.* is configured');
-    const h = hooks[0]!;
+    assert.equal(delivered.length, 1, 'only devices.* is configured');
+    const h = delivered[0]!;
     assert.equal(h.headers['x-gb-signature'], signWebhook(secret, String(h.headers['x-gb-timestamp']), h.body));
     assert.equal((JSON.parse(h.body) as PlatformEvent).method, 'devices.online');
   });

@@ -144,7 +144,7 @@ describe('live and playback end to end', { timeout: 150_000 }, () => {
   }
 
   test('a playback chosen from GET /channels/:id/records ends with a BYE after MediaStatus 121', async (t) => {
-      if (notWired) return t.skip(notWired);
+    if (notWired) return t.skip(notWired);
     const now = Math.floor(Date.now() / 1000);
     const rec = await gw.request<{ daynum: number; timenum: number; list: { date: string; items: { start: number; end: number }[] }[] }>(
       'GET',
@@ -173,7 +173,7 @@ describe('live and playback end to end', { timeout: 150_000 }, () => {
   });
 
   test('an H.265 camera plays live: node-av reads HEVC from the FLV, ffprobe from the HLS', async (t) => {
-      if (notWired) return t.skip(notWired);
+    if (notWired) return t.skip(notWired);
     const hevc = await cameraThroughApi('h265');
     const played = await gw.request<StreamView>('POST', `/channels/${hevc.channelId}/streams`, { replay: 0 });
     assert.equal(played.status, 200, JSON.stringify(played));
@@ -199,11 +199,21 @@ describe('live and playback end to end', { timeout: 150_000 }, () => {
   });
 
   test('a play of a channel whose device is gone fails and says which step failed', async (t) => {
-      if (notWired) return t.skip(notWired);
+    if (notWired) return t.skip(notWired);
     const dead = await cameraThroughApi('h264');
     await dead.sim.close();
     const played = await gw.request<unknown>('POST', `/channels/${dead.channelId}/streams`, { replay: 0 });
     assert.ok(played.status >= 400, JSON.stringify(played));
     assert.match(String(played.data), /INVITE|offline|media/);
+  });
+
+  test('SIGTERM hangs up every open stream with a BYE before the gateway exits', async (t) => {
+    if (notWired) return t.skip(notWired);
+    const played = await gw.request<StreamView>('POST', `/channels/${cam.channelId}/streams`, { replay: 0 });
+    assert.equal(played.status, 200);
+    const ended = cam.calls.stats().ended;
+    await gw.stop();
+    assert.equal(gw.child.exitCode, 0, gw.output().slice(-2000));
+    await until(async () => cam.calls.stats().ended === ended + 1, 3000, 'the BYE of the shutdown');
   });
 });

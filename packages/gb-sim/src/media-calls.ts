@@ -43,6 +43,8 @@ export interface MediaCallsStats {
 
 export class MediaCalls implements CallHandler {
   readonly #calls = new Map<string, Call>();
+  /** INVITEs being prepared (sockets opening): a retransmission meanwhile must not start a second call. */
+  readonly #inviting = new Set<string>();
   readonly #accessUnits: AccessUnit[];
   readonly #fps: number;
   #started = 0;
@@ -67,10 +69,14 @@ export class MediaCalls implements CallHandler {
           link.send(call.final, from); // retransmitted INVITE: repeat our answer
           return true;
         }
-        void this.#invite(device, m, link, from).catch((err: unknown) => {
-          this.sim.logger.warn({ err, callId }, 'INVITE handling failed');
-          device.reply(m, 500, 'Server Internal Error', link, from);
-        });
+        if (this.#inviting.has(callId)) return true;
+        this.#inviting.add(callId);
+        void this.#invite(device, m, link, from)
+          .catch((err: unknown) => {
+            this.sim.logger.warn({ err, callId }, 'INVITE handling failed');
+            device.reply(m, 500, 'Server Internal Error', link, from);
+          })
+          .finally(() => this.#inviting.delete(callId));
         return true;
       case 'ACK':
         if (call && !call.acked) {

@@ -126,7 +126,8 @@ export class SimulatedDevice extends TypedEmitter<SimulatedDeviceEvents> {
     this.channels = o.channels;
     this.serverId = o.serverId;
     this.domain = o.serverId.slice(0, 10);
-    this.quirks = { gb2312: false, oneItemPerMessage: false, lfOnly: false, statusInInfo: false, ...o.quirks };
+    const q = o.quirks ?? {};
+    this.quirks = { gb2312: q.gb2312 ?? false, oneItemPerMessage: q.oneItemPerMessage ?? false, lfOnly: q.lfOnly ?? false, statusInInfo: q.statusInInfo ?? false };
     this.charset = this.quirks.gb2312 ? 'gb2312' : 'utf-8';
   }
 
@@ -290,7 +291,8 @@ export class SimulatedDevice extends TypedEmitter<SimulatedDeviceEvents> {
 
   reply(rq: SipMessage, status: number, reason: string, link: SimLink, to: PeerAddress, ext?: { headers?: SipHeaders; content?: string }, toTag?: string): void {
     const res = makeSipResponse(rq, status, reason, ext);
-    if (res.headers.to && !res.headers.to.params.tag) {
+    // 100 Trying carries no To tag: the dialog's tag comes with the final answer.
+    if (status > 100 && res.headers.to && !res.headers.to.params.tag) {
       res.headers.to = { ...res.headers.to, params: { ...res.headers.to.params, tag: toTag ?? this.#fromTag } };
     }
     res.headers['user-agent'] = 'gb-sim';

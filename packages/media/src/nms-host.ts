@@ -304,6 +304,13 @@ export class NmsHost extends TypedEmitter<NmsHostEvents> {
       await this.#stop(nms);
       throw err;
     }
+    // Its JSON store flushes on SIGINT/SIGTERM and then re-raises the signal: the host process would
+    // see a second signal and exit before its own graceful shutdown (BYEs to devices) ran.
+    const onSignal = (nms as unknown as { store?: { _onSignal?: (...args: unknown[]) => void } }).store?._onSignal;
+    if (onSignal) {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    }
     this.httpPort = httpPort;
     this.rtmpPort = rtmpPort;
   }
