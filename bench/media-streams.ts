@@ -8,8 +8,10 @@ import dgram from 'node:dgram';
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { createMediaEngine } from '../packages/media/src/media-engine.ts';
+import type { MediaStream } from '../packages/media/src/media-stream.ts';
 import { splitAnnexBAccessUnits } from '../packages/media/src/annexb.ts';
 import { PsMuxer } from '../packages/media/src/ps-muxer.ts';
 import { RtpPacketizer } from '../packages/media/src/rtp-packetizer.ts';
@@ -135,7 +137,7 @@ const engine = await createMediaEngine({
   logger: pino({ level: 'warn' }),
 });
 try {
-  const streams = [];
+  const streams: MediaStream[] = [];
   for (let i = 0; i < N; i++) streams.push(await engine.openStream({ streamId: `bench${i}`, transport: 'udp' }));
   const rss0 = process.memoryUsage().rss;
   const cpu0 = process.cpuUsage();
