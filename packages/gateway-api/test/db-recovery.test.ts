@@ -88,10 +88,13 @@ describe('a platform on MariaDB whose database goes away', { skip: !available &&
 
   it('recovers by itself when mariadbd comes back: /health ok and the same rows served', async (t) => {
     await sleep(500); // let the pool fail a few more times while the database is away
+    const restartAt = Date.now();
     await db.start();
-    const recoveredMs = await until('guard sees the database again', async () => platform.storage.isUp());
+    const readyMs = Date.now() - restartAt;
+    await until('guard sees the database again', async () => platform.storage.isUp());
+    const recoveredMs = Date.now() - restartAt;
     assert.ok(recoveredMs < 10_000, `recovered after ${recoveredMs} ms`);
-    t.diagnostic(`recovered ${recoveredMs} ms after mariadbd restarted`);
+    t.diagnostic(`API served again ${recoveredMs} ms after mariadbd was started (mariadbd itself ready after ${readyMs} ms)`);
     const health = await fetch(`http://127.0.0.1:${platform.apiPort}/health`);
     assert.equal(health.status, 200);
     const res = await api('/devices');

@@ -23,7 +23,15 @@ interface Run {
 function startMain(env: Record<string, string>): Run {
   const child = spawn(process.execPath, ['--import', 'tsx', 'packages/gateway-api/src/main.ts'], {
     cwd: root,
-    env: { PATH: process.env.PATH, GB_DATA_DIR: join(dir, `run-${++runs}`), GB_SIP_HOST: '127.0.0.1', GB_API_HOST: '127.0.0.1', GB_LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env.PATH,
+      GB_DATA_DIR: join(dir, `run-${++runs}`),
+      GB_SIP_HOST: '127.0.0.1',
+      GB_API_HOST: '127.0.0.1',
+      GB_RTP_PORTS: rtpWindow(),
+      GB_LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -41,6 +49,12 @@ function startMain(env: Record<string, string>): Run {
     stdout: () => stdout,
     kill: (sig) => child.kill(sig),
   };
+}
+
+/** a small random RTP window: other suites use the default range */
+function rtpWindow(): string {
+  const base = 41000 + Math.floor(Math.random() * 400) * 20;
+  return `${base}-${base + 9}`;
 }
 
 async function ports(n: number): Promise<string[]> {
@@ -94,7 +108,9 @@ describe('main.ts (npm start)', () => {
       }
       const res = await fetch(`http://127.0.0.1:${api}/health`);
       assert.equal(res.status, 200);
-      assert.equal(((await res.json()) as { status: string }).status, 'ok');
+      // the REST app wraps it in its envelope ({code, msgid, data}); the bare health handler does not
+      const body = (await res.json()) as { status?: string; data?: { status?: string } };
+      assert.equal((body.data ?? body).status, 'ok', JSON.stringify(body));
       assert.match(run.stdout(), /API token \(saved in .*api-token, shown once\): \S{24,}/);
     } catch (err) {
       run.kill('SIGKILL');

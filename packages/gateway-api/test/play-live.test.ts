@@ -243,6 +243,35 @@ describe('StreamManager with sip-core, media and a simulated camera', { timeout:
     await until(() => calls.stats().ended === ended + 1, 5000, 'the BYE from the restored dialog');
   });
 
+  test('a stream nobody watches is closed as no-viewers with a BYE', async () => {
+    const base = 31000 + Math.floor(Math.random() * 100) * 100;
+    const lonely = await MediaEngine.create({ bindIp: '127.0.0.1', rtpPorts: [base, base + 9], httpPort: media.httpPort, rtmpPort: null, dataDir: work, noViewerCloseS: 1 });
+    try {
+      const m = new StreamManager({
+        db: ds, sip, media: lonely, state: new MemoryState(), serverId: SERVER_ID, mediaIp: '127.0.0.1', nodeId: 'test',
+        urls: { mediaPublicUrl: `http://127.0.0.1:${media.httpPort}`, rtmpPort: 1935 },
+      });
+      const ended = calls.stats().ended;
+      const { streamid } = await m.play(channelId, { replay: 0 });
+      await until(async () => (await streamRow(streamid)).status === 'closed', 10_000, 'the no-viewer close');
+      assert.equal((await streamRow(streamid)).msg, 'no-viewers');
+      await until(() => calls.stats().ended === ended + 1, 5000, 'the BYE');
+    } finally {
+      await lonely.close();
+    }
+  });
+
+  test('the device going offline (REGISTER Expires: 0) ends its streams with a BYE', async () => {
+    const { streamid } = await manager.play(channelId, { replay: 0 });
+    const ended = calls.stats().ended;
+    await sim.devices[0]!.unregister();
+    await until(async () => (await streamRow(streamid)).status === 'closed', 5000, 'the offline stop');
+    assert.equal((await streamRow(streamid)).msg, 'device-offline');
+    await until(() => calls.stats().ended === ended + 1, 5000, 'the BYE');
+    await sim.devices[0]!.register();
+    await until(() => !!sip.device(DEVICE), 5000, 're-registration');
+  });
+
   test('an INVITE to a channel the device does not have fails at the invite step', async () => {
     const now = Math.floor(Date.now() / 1000);
     const ghost = `${DEVICE.slice(0, 10)}1319999999`;

@@ -1,4 +1,5 @@
 import { test, before } from 'node:test';
+import { rmSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { createSimulator, freePort, RegisterError, sippAvailable, startSipp } from '../src/index.ts';
@@ -27,5 +28,6 @@ test('device.register() answers a qop=auth challenge with a digest that SIPp ver
     await bad.close();
   }
   const run = await sipp.done;
+  rmSync(run.dir, { recursive: true, force: true });
   assert.equal(run.code, 0, run.stdout.slice(-2000));
 });
