@@ -91,6 +91,7 @@ export function createPlatformHooks(): PlatformHooks & { events: EventBus } {
               state: ctx.state,
               sip: sip.server,
               media: media.engine,
+              singleNode: !ctx.config.redisUrl,
               events,
               logger: ctx.logger,
             })

@@ -17,6 +17,8 @@ export interface PlayServicesOptions {
   logger?: Logger;
   /** Identifies this process on stream rows; default `<hostname>:<SIP port>` (stable across restarts). */
   nodeId?: string;
+  /** No other gateway shares the database (no REDIS_URL): reconcile every open stream row. */
+  singleNode?: boolean;
 }
 
 export interface PlayServices {
@@ -52,6 +54,7 @@ export async function startPlayServices(o: PlayServicesOptions): Promise<PlaySer
     media: o.media,
     manager: play,
     nodeId,
+    singleNode: o.singleNode,
     events: o.events,
     logger: o.logger,
   });

@@ -17,6 +17,11 @@ export interface ReconcileOptions {
   media: PlayMedia;
   manager: StreamManager;
   nodeId: string;
+  /**
+   * Only gateway in the deployment (no Redis): every open row is ours, whatever node id an earlier
+   * run wrote (a container's hostname changes when it is recreated). Default false.
+   */
+  singleNode?: boolean;
   /** How long to wait for the device's packets on a re-opened port. Default 5000 ms. */
   waitMs?: number;
   events?: PlayEventSink;
@@ -31,7 +36,8 @@ export interface ReconcileResult {
 export async function reconcileStreams(o: ReconcileOptions): Promise<ReconcileResult> {
   const log = (o.logger ?? pino({ level: 'silent' })).child({ part: 'reconcile' });
   const repo = o.db.getRepository<StreamRow>(StreamEntity);
-  const rows = await repo.find({ where: { status: In(['opening', 'playing']), node: In([o.nodeId, '']) } });
+  const open = { status: In(['opening', 'playing']) };
+  const rows = await repo.find({ where: o.singleNode ? open : { ...open, node: In([o.nodeId, '']) } });
   const result: ReconcileResult = { reattached: [], closed: [] };
   await Promise.all(
     rows.map(async (row) => {
