@@ -117,7 +117,9 @@ describe('StreamManager with sip-core, media and a simulated camera', { timeout:
       assert.match(d.sdpAnswer, /y=\d{10}/);
       assert.ok(d.firstPacketFrom, 'first packet source recorded');
       const file = join(work, `${mode}.flv`);
-      await download(manager.urls(streamid).flv, file, 2500);
+      const watching = download(manager.urls(streamid).flv, file, 2500);
+      await until(async () => (await streamRow(streamid)).viewers === 1, 2000, 'the viewer to be counted on the row');
+      await watching;
       const flv = await ffprobeFrames(file);
       assert.equal(flv.codec, 'h264', flv.raw);
       assert.ok(flv.frames >= 30, `frames ${flv.frames}`);

@@ -6,10 +6,13 @@ import { PlayError } from '../src/play/play-errors.ts';
 import { reconcileStreams } from '../src/play/reconcile.ts';
 import { Records } from '../src/play/records.ts';
 import { StreamManager } from '../src/play/stream-manager.ts';
+import { randomBytes } from 'node:crypto';
+import type { PlaySharedState } from '../src/play/play-dependencies.ts';
 import { MemoryState } from '../src/state/memory-state.ts';
+import { createSharedState } from '../src/state/shared-state.ts';
 import { openDataSource } from '../src/storage/data-source.ts';
 import { ChannelEntity, DeviceEntity, StreamEntity, type StreamRow } from '../src/storage/entities.ts';
-import { freshDatabase, type FreshDatabase } from './support/databases.ts';
+import { freshDatabase, serviceUrl, type FreshDatabase } from './support/databases.ts';
 import { DoubleMedia, DoubleSip } from './support/play-doubles.ts';
 
 const DEVICE = '34020000001320000001';
@@ -26,14 +29,14 @@ let state: MemoryState;
 let events: PlatformEvent[];
 let manager: StreamManager;
 
-function makeManager(o: { playTimeoutS?: number; nodeId?: string } = {}): StreamManager {
+function makeManager(o: { playTimeoutS?: number; nodeId?: string; state?: PlaySharedState } = {}): StreamManager {
   const bus = new EventBus();
   bus.subscribe((e) => events.push(e));
   return new StreamManager({
     db: ds,
     sip,
     media,
-    state,
+    state: o.state ?? state,
     serverId: '34020000002000000001',
     mediaIp: '127.0.0.1',
     nodeId: o.nodeId ?? 'node-a',
@@ -139,6 +142,22 @@ describe('StreamManager.play() live', () => {
     const [a, b] = await Promise.all([manager.play(CHANNEL, { replay: 0 }), other.play(CHANNEL, { replay: 0 })]);
     assert.equal(a.streamid, b.streamid);
     assert.equal(sip.invites.length, 1);
+  });
+
+  const redisUrl = serviceUrl('GB_TEST_REDIS_URL');
+  test('two nodes sharing Redis and the database send one INVITE for a channel opened on both at once', { skip: redisUrl ? false : 'GB_TEST_REDIS_URL not set' }, async () => {
+    const keyPrefix = `gbt:${process.pid}:${randomBytes(3).toString('hex')}:`;
+    const [ra, rb] = [await createSharedState({ redisUrl, keyPrefix }), await createSharedState({ redisUrl, keyPrefix })];
+    try {
+      const a = makeManager({ nodeId: 'node-a', state: ra });
+      const b = makeManager({ nodeId: 'node-b', state: rb });
+      const got = await Promise.all([a.play(CHANNEL, { replay: 0 }), b.play(CHANNEL, { replay: 0 }), b.play(CHANNEL, { replay: 0 })]);
+      assert.equal(new Set(got.map((g) => g.streamid)).size, 1);
+      assert.equal(sip.invites.length, 1);
+    } finally {
+      await ra.close();
+      await rb.close();
+    }
   });
 
   test('rejects with a 404 PlayError for an unknown channel and 409 for an offline device', async () => {
@@ -304,6 +323,22 @@ describe('reconcileStreams after a restart', () => {
     await restarted.stop(a.streamid, 'api');
     assert.deepEqual(sip.log.slice(3), ['BYE call-1']);
     assert.equal((await row(a.streamid)).status, 'closed');
+  });
+});
+
+describe('reconcileStreams node ownership', () => {
+  test('leaves rows of other nodes alone, unless this is the only node (a recreated container has a new hostname)', async () => {
+    const other = makeManager({ nodeId: 'old-container:5060' });
+    const { streamid } = await other.play(CHANNEL, { replay: 0 });
+    media = new DoubleMedia();
+    media.onOpen = () => {};
+    const fresh = makeManager({ nodeId: 'new-container:5060' });
+    const shared = await reconcileStreams({ db: ds, sip, media, manager: fresh, nodeId: 'new-container:5060', waitMs: 200 });
+    assert.deepEqual(shared, { reattached: [], closed: [] });
+    assert.equal((await row(streamid)).status, 'playing');
+    const alone = await reconcileStreams({ db: ds, sip, media, manager: fresh, nodeId: 'new-container:5060', waitMs: 200, singleNode: true });
+    assert.deepEqual(alone.closed, [streamid]);
+    assert.equal((await row(streamid)).msg, 'restart');
   });
 });
 

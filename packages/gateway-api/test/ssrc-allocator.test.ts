@@ -1,6 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { MemoryState } from '../src/state/memory-state.ts';
+import { createSharedState } from '../src/state/shared-state.ts';
+import { serviceUrl } from './support/databases.ts';
 import { SsrcAllocator, SsrcExhaustedError, ssrcToStreamId, type SequenceSource } from '../src/play/ssrc-allocator.ts';
 
 // A counter shared by several allocators stands for the shared state several nodes see.
@@ -53,6 +56,20 @@ describe('SsrcAllocator', () => {
     const all = await Promise.all(Array.from({ length: 1000 }, (_, i) => nodes[i % 2]!.allocate(i % 3 ? 'live' : 'history')));
     assert.equal(new Set(all.map((s) => s.slice(1))).size, 1000);
     await state.close();
+  });
+
+  const redisUrl = serviceUrl('GB_TEST_REDIS_URL');
+  test('two nodes on one Redis never hand out the same SSRC', { skip: redisUrl ? false : 'GB_TEST_REDIS_URL not set' }, async () => {
+    const keyPrefix = `gbt:${process.pid}:${randomBytes(3).toString('hex')}:`;
+    const [a, b] = [await createSharedState({ redisUrl, keyPrefix }), await createSharedState({ redisUrl, keyPrefix })];
+    try {
+      const nodes = [new SsrcAllocator({ domain: '3402000000', state: a }), new SsrcAllocator({ domain: '3402000000', state: b })];
+      const all = await Promise.all(Array.from({ length: 500 }, (_, i) => nodes[i % 2]!.allocate('live')));
+      assert.equal(new Set(all).size, 500);
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 
   test('allocate() rejects with SsrcExhaustedError when every sequence number is in use', async () => {

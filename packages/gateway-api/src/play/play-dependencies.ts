@@ -65,6 +65,7 @@ export interface PlayMediaStream {
   on(event: 'firstKeyFrame', listener: () => void): unknown;
   on(event: 'timeout', listener: (e: { reason: 'no-first-packet' | 'idle' }) => void): unknown;
   on(event: 'noViewers', listener: () => void): unknown;
+  on(event: 'viewers', listener: (count: number) => void): unknown;
   on(event: 'close', listener: (e: { reason: string }) => void): unknown;
 }
 

@@ -426,6 +426,10 @@ export class StreamManager implements PlayService {
       a.diagnosis.lastError = `media: ${reason}`;
       this.#stopLogged(a, reason);
     });
+    media.on('viewers', (count) => {
+      // Viewer counts change at human pace: one row write each keeps GET /streams honest.
+      if (!a.stopping) this.#repo.update({ streamid: a.streamId }, { viewers: count }).catch(() => undefined);
+    });
     media.on('noViewers', () => {
       if (a.status === 'playing') this.#stopLogged(a, 'no-viewers');
     });
