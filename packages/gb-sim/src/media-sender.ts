@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { PsMuxer, RtpPacketizer, frameRfc4571, type AccessUnit } from '@gb28181/media';
 import type { PeerAddress } from './sim-link.ts';
 import type { MediaTransport } from './sdp.ts';
-import { TypedEmitter } from './typed-emitter.ts';
+import { TypedEmitter } from '@gb28181/common';
 
 export type MediaSenderEvents = {
   /** The file was sent once (playback); live senders loop and never end. */

@@ -22,7 +22,7 @@ import {
 } from './manscdp.ts';
 import type { PeerAddress, SimLink } from './sim-link.ts';
 import { makeSipResponse, serializeSipMessage, type SipHeaders, type SipMessage } from './sip-codec.ts';
-import { TypedEmitter } from './typed-emitter.ts';
+import { TypedEmitter } from '@gb28181/common';
 
 export interface DeviceQuirks {
   /** Bodies in GB2312 with a GB2312 prolog (default UTF-8). */

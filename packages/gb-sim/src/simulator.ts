@@ -11,7 +11,7 @@ import { makeSipResponse, parseSipUri, serializeSipMessage, type SipMessage } fr
 import { SimulatedDevice, type CallHandler, type DeviceQuirks } from './simulated-device.ts';
 import { TcpLink } from './transport-tcp.ts';
 import { UdpLink } from './transport-udp.ts';
-import { TypedEmitter } from './typed-emitter.ts';
+import { TypedEmitter } from '@gb28181/common';
 
 export interface SimulatorOptions {
   server: PeerAddress;

@@ -1,7 +1,4 @@
-/** Use of an engine, stream or host after close(). */
-export class InvalidStateError extends Error {
-  override name = 'InvalidStateError';
-}
+export { InvalidStateError } from '@gb28181/common';
 
 /** A listening port the media engine needs is taken; `setting` names the config key. */
 export class PortInUseError extends Error {

@@ -1,6 +1,6 @@
 // --- ingest (RTP/PS in, access units out) ---
 export type { AccessUnit, AudioCodec, MediaSink, VideoCodec } from './access-unit.ts';
-export { TypedEmitter } from './typed-emitter.ts';
+export { TypedEmitter } from '@gb28181/common';
 export { detectVideoCodec, findNalUnits, isKeyAccessUnit, parseVideoSize, splitAnnexBAccessUnits } from './annexb.ts';
 export { splitAdtsFrames } from './adts.ts';
 export { PsMuxer, STREAM_TYPE } from './ps-muxer.ts';

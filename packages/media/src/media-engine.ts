@@ -6,7 +6,7 @@ import { MediaStream } from './media-stream.ts';
 import { nmsHost, type PlayerEvent } from './nms-host.ts';
 import { PortPool } from './port-pool.ts';
 import { RtpReceiver } from './rtp-receiver.ts';
-import { TypedEmitter } from './typed-emitter.ts';
+import { TypedEmitter } from '@gb28181/common';
 import type { MediaEngineEvents, MediaEngineOptions, OpenStreamOptions } from './types.ts';
 
 const APP = 'rtp';

@@ -7,7 +7,7 @@ import type { NmsPublisher } from './nms-host.ts';
 import type { RtpPacket } from './rtp-packet.ts';
 import type { RtpReceiver } from './rtp-receiver.ts';
 import { RtpPsIngest } from './rtp-ps-ingest.ts';
-import { TypedEmitter } from './typed-emitter.ts';
+import { TypedEmitter } from '@gb28181/common';
 import type { MediaStreamEvents, MediaStreamStats, StreamTransport, TimeoutReason } from './types.ts';
 import { ViewerCounter } from './viewer-counter.ts';
 

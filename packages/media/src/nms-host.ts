@@ -4,7 +4,7 @@ import type http from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { PortInUseError, InvalidStateError } from './errors.ts';
-import { TypedEmitter } from './typed-emitter.ts';
+import { TypedEmitter } from '@gb28181/common';
 import type { FlvTag } from './flv-muxer.ts';
 
 /*

@@ -4,7 +4,7 @@ import pino, { type Logger } from 'pino';
 import { InvalidStateError } from './errors.ts';
 import { parseRtpPacket, type RtpPacket } from './rtp-packet.ts';
 import { RtpTcpFramer } from './rtp-tcp-framer.ts';
-import { TypedEmitter } from './typed-emitter.ts';
+import { TypedEmitter } from '@gb28181/common';
 
 export type RtpTransport = 'udp' | 'tcp-passive' | 'tcp-active';
 

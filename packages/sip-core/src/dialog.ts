@@ -1,7 +1,7 @@
 // A confirmed INVITE dialog (or one restored after a restart): BYE and INFO are built from the
 // saved state (remote target, tags, CSeq+1); the device hanging up arrives through remoteBye().
 import { InvalidStateError, SipResponseError } from './errors.ts';
-import { TypedEmitter } from './typed-emitter.ts';
+import { TypedEmitter } from '@gb28181/common';
 import type { Logger } from 'pino';
 import type { SipMessage } from 'sip';
 import type { DialogState, ParsedSdp } from './types.ts';

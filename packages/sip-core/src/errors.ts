@@ -1,9 +1,6 @@
 // The few error kinds a caller of sip-core must tell apart.
 
-/** Use of an object after close(). */
-export class InvalidStateError extends Error {
-  override name = 'InvalidStateError';
-}
+export { InvalidStateError } from '@gb28181/common';
 
 /** The peer answered a request with a final non-2xx response. */
 export class SipResponseError extends Error {

@@ -2,7 +2,7 @@
 export { createSipServer, SipServer, DEFAULT_TIMERS, localTime } from './sip-server.ts';
 export { Dialog, type DialogEvents } from './dialog.ts';
 export { InvalidStateError, SipResponseError, SipTimeoutError, SipTransportError, QueryTimeoutError, DeviceNotRegisteredError } from './errors.ts';
-export { TypedEmitter } from './typed-emitter.ts';
+export { TypedEmitter } from '@gb28181/common';
 export { buildOffer, parseAnswer, SdpError } from './sdp.ts';
 export { gbDate } from './registrar.ts';
 export { ptzCommand, type PtzMove, type PtzPreset } from './ptz.ts';

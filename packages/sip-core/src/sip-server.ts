@@ -17,7 +17,7 @@ import { Registrar } from './registrar.ts';
 import { ClientTransactions } from './transaction-client.ts';
 import { ServerTransactions } from './transaction-server.ts';
 import { SipTransport, type Inbound, type Peer } from './transport.ts';
-import { TypedEmitter } from './typed-emitter.ts';
+import { TypedEmitter } from '@gb28181/common';
 import type {
   CatalogResult,
   Charset,

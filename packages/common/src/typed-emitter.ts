@@ -1,7 +1,8 @@
+// EventEmitter with an event map, whose safeEmit keeps listener exceptions out of the network path.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 
-type EventMap = Record<string, unknown[]>;
+export type EventMap = Record<string, unknown[]>;
 
 /**
  * EventEmitter with a typed event map. `safeEmit` keeps a throwing listener from

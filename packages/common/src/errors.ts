@@ -1,0 +1,4 @@
+/** Use of an object (engine, stream, server, dialog) after close(). */
+export class InvalidStateError extends Error {
+  override name = 'InvalidStateError';
+}

@@ -1,0 +1,2 @@
+export { TypedEmitter, type EventMap } from './typed-emitter.ts';
+export { InvalidStateError } from './errors.ts';
