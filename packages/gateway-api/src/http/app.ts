@@ -15,6 +15,7 @@ import type { HttpDeps, RouteDeps } from './http-deps.ts';
 import { buildOpenApi } from './openapi.ts';
 import { RouteRegistry, type DocumentedRoute } from './route-registry.ts';
 import { registerChannelRoutes } from './routes-channels.ts';
+import { consolePaths, registerConsoleRoutes } from './routes-console.ts';
 import { registerDeviceRoutes } from './routes-devices.ts';
 import { registerMetaRoutes } from './routes-meta.ts';
 import { registerRecordRoutes } from './routes-records.ts';
@@ -56,6 +57,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   registerStreamRoutes(registry, routeDeps);
   registerRecordRoutes(registry, routeDeps);
   registerMetaRoutes(registry, routeDeps, { metrics, openapi });
+  registerConsoleRoutes(router);
 
   const app = new Koa();
   app.proxy = false;
@@ -84,7 +86,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   });
 
   app.use(async (ctx, next) => {
-    if (openPaths.test(ctx.path)) return next();
+    if (openPaths.test(ctx.path) || consolePaths.test(ctx.path)) return next();
     if (deps.config.apiAuth && !tokenMatches(deps.config.apiTokens, bearerToken(ctx.get('Authorization')))) {
       throw new ApiError('unauthorized', ctx.get('Authorization') ? 'the bearer token is not valid' : 'missing Authorization: Bearer <token>');
     }
