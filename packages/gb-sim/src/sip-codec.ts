@@ -1,65 +1,9 @@
-// Typed access to the `sip` package's parser and serialiser. The package ships no types and
-// other workspaces declare their own ambient module, so it is loaded through createRequire with a
-// local interface instead of a second `declare module 'sip'` that could clash with theirs.
-import { createRequire } from 'node:module';
+// The `sip` package's parser and serialiser, with the latin1 and LF-only handling devices need.
+// Types come from sip-core's declaration of the package (packages/sip-core/types/sip.d.ts).
+import sip from 'sip';
+import type { SipHeaders, SipMessage, SipUri } from 'sip';
 
-export interface SipUri {
-  schema?: string;
-  user?: string;
-  host: string;
-  port?: number;
-  params?: Record<string, string | null>;
-}
-
-export interface SipVia {
-  version?: string;
-  protocol: string;
-  host: string;
-  port?: number;
-  params: Record<string, string | null>;
-}
-
-export interface SipNameAddr {
-  name?: string;
-  uri: string;
-  params: Record<string, string | null>;
-}
-
-export type SipAuthHeader = { scheme: string } & Record<string, string | undefined>;
-
-export interface SipHeaders {
-  via?: SipVia[];
-  to?: SipNameAddr;
-  from?: SipNameAddr;
-  'call-id'?: string;
-  cseq?: { seq: number; method: string };
-  contact?: SipNameAddr[] | '*';
-  'www-authenticate'?: SipAuthHeader[];
-  authorization?: SipAuthHeader[] | string;
-  'content-length'?: number;
-  [name: string]: unknown;
-}
-
-/** Strings are latin1: one char per byte, as the `sip` package keeps them. */
-export interface SipMessage {
-  method?: string;
-  uri?: string;
-  status?: number;
-  reason?: string;
-  version?: string;
-  headers: SipHeaders;
-  content?: string;
-}
-
-interface SipLibrary {
-  parse(data: string | Buffer): SipMessage | undefined;
-  stringify(m: SipMessage): string;
-  parseUri(uri: string): SipUri | undefined;
-  makeResponse(rq: SipMessage, status: number, reason: string, ext?: { headers?: SipHeaders; content?: string }): SipMessage;
-  makeStreamParser(onMessage: (m: SipMessage) => void, onFlood?: () => void): (data: string) => void;
-}
-
-const sip = createRequire(import.meta.url)('sip') as SipLibrary;
+export type { SipAuthHeader, SipHeaders, SipMessage, SipNameAddr, SipUri, SipVia } from 'sip';
 
 export function parseSipMessage(data: Buffer): SipMessage | undefined {
   try {

@@ -97,7 +97,8 @@ export class Registrar {
       }
       created = false;
     }
-    const auth = readAuthorization(rq.headers.authorization?.[0]);
+    const authHeader = rq.headers.authorization; // parsed requests always carry an array
+    const auth = readAuthorization(Array.isArray(authHeader) ? authHeader[0] : undefined);
     if (!auth) {
       this.#challenge(rq, from, false);
       return;

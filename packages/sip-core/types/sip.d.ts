@@ -30,7 +30,7 @@ declare module 'sip' {
     cseq?: { seq: number; method: string };
     contact?: SipNameAddr[] | '*';
     'www-authenticate'?: SipAuthHeader[];
-    authorization?: SipAuthHeader[];
+    authorization?: SipAuthHeader[] | string; // a string is sent as it is
     'content-length'?: number;
     [name: string]: unknown;
   }
@@ -49,6 +49,7 @@ declare module 'sip' {
   export function parseUri(s: string): SipUri | undefined;
   export function stringifyUri(u: SipUri | string): string;
   export function stringifyAuthHeader(a: SipAuthHeader): string;
+  export function makeStreamParser(onMessage: (m: SipMessage) => void, onFlood?: () => void): (data: string) => void;
   export function makeResponse(rq: SipMessage, status: number, reason?: string, extension?: { headers?: SipHeaders; content?: string }): SipMessage;
   const sip: {
     parse: typeof parse;
@@ -57,6 +58,7 @@ declare module 'sip' {
     stringifyUri: typeof stringifyUri;
     stringifyAuthHeader: typeof stringifyAuthHeader;
     makeResponse: typeof makeResponse;
+    makeStreamParser: typeof makeStreamParser;
   };
   export default sip;
 }
