@@ -12,13 +12,17 @@ import type { DeviceSignaling } from './services.ts';
 import { ChannelEntity, DeviceEntity, type ChannelRow, type DeviceRow } from './storage/entities.ts';
 
 const KEEPALIVE_FLUSH_MS = 5000;
+const CREDENTIALS_SQL = 'SELECT password, charset FROM devices WHERE deviceid = ?';
 const nowS = () => Math.floor(Date.now() / 1000);
 
 export function createCredentialStore(db: DataSource, config: Config): DeviceCredentialStore {
   const devices = () => db.getRepository<DeviceRow>(DeviceEntity);
   return {
     async lookup(deviceId: string): Promise<DeviceCredentials | null> {
-      const row = await devices().createQueryBuilder('d').addSelect('d.password').where('d.deviceid = :deviceId', { deviceId }).getOne();
+      // A raw parameterised SELECT (`?` suits both SQLite and MariaDB/MySQL): building a typeorm
+      // QueryBuilder per lookup cost more than the query itself during a registration storm.
+      const rows = (await db.query(CREDENTIALS_SQL, [deviceId])) as { password: string | null; charset: string | null }[];
+      const row = rows[0];
       if (!row) return null;
       const charset = row.charset === 'gb18030' || row.charset === 'utf-8' ? row.charset : 'auto';
       // Devices admitted by the 'open' policy carry no password of their own.
@@ -57,7 +61,19 @@ export function attachDeviceRegistry(o: { db: DataSource; sip: SipServer; config
       .catch(logFail('registration'));
     o.events.publish('devices.register', { deviceid: d.deviceId, host: d.host, port: d.port, transport: d.transport, refresh: d.refresh });
   });
-  o.sip.on('online', (d) => o.events.publish('devices.online', { deviceid: d.deviceId, host: d.host, port: d.port }));
+  o.sip.on('online', (d) => {
+    o.events.publish('devices.online', { deviceid: d.deviceId, host: d.host, port: d.port });
+    // What the device says it is (shown in lists, needed to tell firmwares apart); once per coming online.
+    o.sip
+      .queryDeviceInfo(d.deviceId)
+      .then((info) =>
+        devices().update(
+          { deviceid: d.deviceId },
+          { manufacturer: (info.manufacturer ?? '').slice(0, 64), model: (info.model ?? '').slice(0, 64), firmware: (info.firmware ?? '').slice(0, 64) },
+        ),
+      )
+      .catch(logFail('device info'));
+  });
   o.sip.on('offline', (e) => {
     devices().update({ deviceid: e.deviceId }, { online: false, regist: false, uptime: nowS() }).catch(logFail('offline'));
     o.events.publish('devices.offline', { deviceid: e.deviceId, reason: e.reason });

@@ -91,6 +91,19 @@ describe('live and playback end to end', { timeout: 150_000 }, () => {
     if (!notWired) cam = await cameraThroughApi('h264');
   });
 
+  test('a device coming online is asked for DeviceInfo: GET /devices/:id shows its manufacturer, model and firmware', async (t) => {
+    if (notWired) return t.skip(notWired);
+    const device = await until(
+      async () => {
+        const r = await gw.request<{ manufacturer: string; model: string; firmware: string; online: boolean }>('GET', `/devices/${cam.deviceId}`);
+        return r.data?.manufacturer ? r.data : undefined;
+      },
+      10_000,
+      'DeviceInfo stored',
+    );
+    assert.deepEqual([device.manufacturer, device.model, device.firmware, device.online], ['gb-sim', 'SIM-IPC', 'V1.0.0', true]);
+  });
+
   for (const mode of ['udp', 'tcp-passive', 'tcp-active'] as const) {
     test(`POST /channels/:id/streams plays live over ${mode}: FLV and HLS carry frames, DELETE makes the device see a BYE`, async (t) => {
       if (notWired) return t.skip(notWired);

@@ -10,16 +10,19 @@ import { listOf, listQuery, streamIdParams, streamSchema } from './schemas.ts';
 
 const noUrls = { rtmp: '', flv: '', wsflv: '', http: '' };
 
-function withUrls(deps: RouteDeps, row: Record<string, unknown>): Record<string, unknown> {
+/** The row with its play URLs and live figures; the live diagnosis is returned apart (single stream only). */
+function withUrls(deps: RouteDeps, row: Record<string, unknown>): { view: Record<string, unknown>; liveDiagnosis?: unknown } {
   const id = String(row.streamid);
-  const live = deps.play?.liveStats(id);
-  return { ...row, ...(deps.play ? deps.play.urls(id) : noUrls), ...(live ? { live } : {}) };
+  const stats = deps.play?.liveStats(id);
+  const { diagnosis: liveDiagnosis, ...live } = stats ?? {};
+  return { view: { ...row, ...(deps.play ? deps.play.urls(id) : noUrls), ...(stats ? { live } : {}) }, liveDiagnosis };
 }
 
 export async function streamView(deps: RouteDeps, streamid: string): Promise<Record<string, unknown>> {
   const row = await deps.dataSource.getRepository(StreamEntity).findOneBy({ streamid });
   if (!row) throw new ApiError('notFound', `stream ${streamid} not found`);
-  return { ...withUrls(deps, pickPublic(streamResource, row)), transport: row.transport, port: row.port, diagnosis: parseDiagnosis(row.diagnosis) };
+  const { view, liveDiagnosis } = withUrls(deps, pickPublic(streamResource, row));
+  return { ...view, transport: row.transport, port: row.port, diagnosis: liveDiagnosis ?? parseDiagnosis(row.diagnosis) };
 }
 
 export function registerStreamRoutes(r: RouteRegistry, deps: RouteDeps): void {
@@ -32,7 +35,7 @@ export function registerStreamRoutes(r: RouteRegistry, deps: RouteDeps): void {
     response: listOf(streamSchema),
     handler: async ({ query }) => {
       const page = await listRows(deps.dataSource.getRepository(StreamEntity), streamResource, query);
-      return { total: page.total, list: page.list.map((row) => withUrls(deps, row)) };
+      return { total: page.total, list: page.list.map((row) => withUrls(deps, row).view) };
     },
   });
 
