@@ -12,6 +12,8 @@ import type { DeviceSignaling } from './services.ts';
 import { ChannelEntity, DeviceEntity, type ChannelRow, type DeviceRow } from './storage/entities.ts';
 
 const KEEPALIVE_FLUSH_MS = 5000;
+/** Channel status of a channel the device stopped listing (ON/OFF come from the device). */
+export const VANISHED = 'VANISHED';
 const CREDENTIALS_SQL = 'SELECT password, charset FROM devices WHERE deviceid = ?';
 const nowS = () => Math.floor(Date.now() / 1000);
 
@@ -84,14 +86,27 @@ export function attachDeviceRegistry(o: { db: DataSource; sip: SipServer; config
     const batch = [...pendingKeepalives];
     pendingKeepalives.clear();
     const at = Math.max(...batch.map(([, t]) => t));
-    devices().update({ deviceid: In(batch.map(([id]) => id)) }, { active: at, online: true }).catch(logFail('keepalives'));
+    // Chunks keep each statement's bound parameters far below SQLite's and MySQL's limits.
+    for (let k = 0; k < batch.length; k += 1000) {
+      const ids = batch.slice(k, k + 1000).map(([id]) => id);
+      devices().update({ deviceid: In(ids) }, { active: at, online: true }).catch(logFail('keepalives'));
+    }
   }, KEEPALIVE_FLUSH_MS);
   flush.unref();
 
-  const saveCatalog = async (deviceId: string, items: CatalogItem[]): Promise<number> => {
+  // Upserts overwrite what the device reports and keep what was ours (addtime, memo, streamtype, url).
+  const catalogColumns = [
+    'deviceid', 'name', 'manufacturer', 'model', 'owner', 'civilcode', 'address', 'parental', 'parentid',
+    'safetyway', 'registerway', 'secrecy', 'status', 'active', 'longitude', 'latitude', 'ptztype', 'uptime',
+  ];
+  const saveCatalog = async (deviceId: string, items: CatalogItem[], complete: boolean): Promise<number> => {
     const t = nowS();
-    const rows = items
-      .filter((i) => i.kind === 'channel' && /^\d{20}$/.test(i.deviceId) && i.deviceId !== deviceId && i.event !== 'DEL')
+    // Region (civil code) and group (215/216) nodes are stored with the channels so a client can
+    // draw the device's tree from parentid; only the device itself is not a channel of its own.
+    const listed = items.filter((i) => /^\d{2,20}$/.test(i.deviceId) && i.deviceId !== deviceId);
+    const removed = listed.filter((i) => i.event === 'DEL').map((i) => i.deviceId);
+    const rows = listed
+      .filter((i) => i.event !== 'DEL')
       .map((i) => ({
         channelid: i.deviceId,
         deviceid: deviceId,
@@ -106,7 +121,7 @@ export function attachDeviceRegistry(o: { db: DataSource; sip: SipServer; config
         safetyway: i.safetyWay ?? 0,
         registerway: i.registerWay ?? 1,
         secrecy: i.secrecy ?? 0,
-        status: (i.status ?? 'ON') as string,
+        status: i.kind === 'channel' ? ((i.status ?? 'ON') as string) : 'ON',
         active: t,
         longitude: i.longitude ?? 0,
         latitude: i.latitude ?? 0,
@@ -115,27 +130,52 @@ export function attachDeviceRegistry(o: { db: DataSource; sip: SipServer; config
         uptime: t,
       }));
     // An IPC often lists no channel but itself: it is then its own channel.
-    if (rows.length === 0 && items.some((i) => i.deviceId === deviceId)) {
+    if (!rows.some((r) => r.channelid.length === 20) && items.some((i) => i.deviceId === deviceId)) {
       const self = items.find((i) => i.deviceId === deviceId)!;
       rows.push({ ...rowDefaults(deviceId, t), name: (self.name ?? deviceId).slice(0, 128) });
     }
     for (let k = 0; k < rows.length; k += 200) {
-      await channels().upsert(rows.slice(k, k + 200), { conflictPaths: ['channelid'], skipUpdateIfNoValuesChanged: false });
+      await channels()
+        .createQueryBuilder()
+        .insert()
+        .values(rows.slice(k, k + 200))
+        .orUpdate(catalogColumns, ['channelid'])
+        .updateEntity(false) // no generated ids to read back (updated rows have none on MySQL)
+        .execute();
     }
+    // Channels the device no longer lists (a complete answer to our query) or deleted by a NOTIFY
+    // stay in the table, marked, so streams and records pointing at them still resolve.
+    const vanished = complete
+      ? channels()
+          .createQueryBuilder()
+          .update()
+          .set({ status: VANISHED, uptime: t })
+          .where('deviceid = :deviceId', { deviceId })
+          .andWhere(rows.length ? 'channelid NOT IN (:...ids)' : '1 = 1', { ids: rows.map((r) => r.channelid) })
+          .andWhere('status <> :vanished', { vanished: VANISHED })
+          .execute()
+      : removed.length
+        ? channels().update({ deviceid: deviceId, channelid: In(removed) }, { status: VANISHED, uptime: t })
+        : undefined;
+    await vanished;
     const count = await channels().count({ where: { deviceid: deviceId } });
     await devices().update({ deviceid: deviceId }, { channels: count, uptime: t });
     o.events.publish('channels.update', { deviceid: deviceId, channels: count, channelids: rows.slice(0, 100).map((r) => r.channelid) });
     return count;
   };
 
+  // The save started by a query's `catalog` event, so an API sync waits for it instead of saving twice.
+  const savingCatalog = new Map<string, Promise<number>>();
   o.sip.on('catalog', (e) => {
-    saveCatalog(e.deviceId, e.items).catch(logFail('catalog'));
+    const saving = saveCatalog(e.deviceId, e.items, e.complete);
+    savingCatalog.set(e.deviceId, saving);
+    saving.catch(logFail('catalog')).finally(() => savingCatalog.get(e.deviceId) === saving && savingCatalog.delete(e.deviceId));
   });
 
   return {
     async syncCatalog(deviceId: string): Promise<number> {
-      const r = await o.sip.queryCatalog(deviceId);
-      return saveCatalog(deviceId, r.items);
+      await o.sip.queryCatalog(deviceId);
+      return (await savingCatalog.get(deviceId)) ?? 0;
     },
     forget: (deviceId) => o.sip.forget(deviceId),
     setCharset: (deviceId, charset) => o.sip.setCharset(deviceId, charset),
