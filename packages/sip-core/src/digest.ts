@@ -1,12 +1,16 @@
 // HTTP Digest (RFC 2617, and RFC 2069 without qop) for REGISTER. The nonce is a timestamp plus
 // its HMAC, so any node sharing the secret can verify it without shared state, and it expires.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hash, timingSafeEqual } from 'node:crypto';
 import type { SipAuthHeader } from 'sip';
 
 export type NonceCheck = 'ok' | 'stale' | 'invalid';
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 function md5(s: string): string {
-  return createHash('md5').update(s, 'latin1').digest('hex');
+  // One-shot hash() is about 3x cheaper than a Hash object and there are three MD5s per
+  // registration; it reads strings as UTF-8, which equals latin1 only for ASCII.
+  return ASCII.test(s) ? hash('md5', s, 'hex') : createHash('md5').update(s, 'latin1').digest('hex');
 }
 
 // Every nonce issued within one second shares its stamp, hence its HMAC: a small cache takes

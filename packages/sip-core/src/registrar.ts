@@ -176,7 +176,7 @@ export class Registrar {
     const contact = rq.headers.contact;
     if (contact && contact !== '*') rs.headers.contact = contact;
     rs.headers.expires = String(expires);
-    rs.headers.date = gbDate(new Date());
+    rs.headers.date = gbDateNow();
     this.o.reply(rq, rs, from);
     if (expires === 0) {
       this.o.presence.unregister(deviceId);
@@ -204,6 +204,18 @@ function requestedExpires(rq: SipMessage): number {
   const n = parseInt(String(raw).trim(), 10);
   if (!Number.isFinite(n) || n < 0) return DEFAULT_EXPIRES_S;
   return Math.min(n, MAX_EXPIRES_S);
+}
+
+// A registration storm answers several REGISTERs within one millisecond: format the Date once.
+let dateAtMs = -1;
+let dateText = '';
+function gbDateNow(): string {
+  const now = Date.now();
+  if (now !== dateAtMs) {
+    dateAtMs = now;
+    dateText = gbDate(new Date(now));
+  }
+  return dateText;
 }
 
 /** `yyyy-MM-ddTHH:mm:ss.SSS` in local time: devices set their clock from it. */

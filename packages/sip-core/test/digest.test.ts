@@ -45,3 +45,11 @@ test('readAuthorization refuses non-Digest and incomplete headers', () => {
   assert.equal(readAuthorization({ scheme: 'Basic', username: 'x' }), undefined);
   assert.equal(readAuthorization({ scheme: 'Digest', username: '"x"', nonce: '"n"', uri: '"u"' }), undefined);
 });
+
+test('ha1 hashes non-ASCII passwords as latin1 bytes, as received on the wire', () => {
+  // `sip` strings are latin1: "pässwörd" is what a device sending those bytes looks like.
+  const latin1 = (s: string) => createHash('md5').update(s, 'latin1').digest('hex');
+  assert.equal(ha1('34020000001320000001', '3402000000', 'p\u00e4ssw\u00f6rd'), latin1('34020000001320000001:3402000000:p\u00e4ssw\u00f6rd'));
+  assert.notEqual(ha1('34020000001320000001', '3402000000', 'p\u00e4ssw\u00f6rd'), md5('34020000001320000001:3402000000:p\u00e4ssw\u00f6rd'));
+  assert.equal(ha1('34020000001320000001', '3402000000', 'plain'), md5('34020000001320000001:3402000000:plain'));
+});

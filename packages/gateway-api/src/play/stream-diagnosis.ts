@@ -31,6 +31,7 @@ export interface StreamDiagnosis {
   lost: number;
   frames: number;
   video?: { codec: string; width?: number; height?: number };
+  audio?: { codec: string };
   lastError?: string;
   stopReason?: string;
 }
@@ -48,6 +49,7 @@ export function applyStats(d: StreamDiagnosis, s: PlayMediaStats | undefined): v
   d.lost = s.lost;
   d.frames = s.frames;
   if (s.video) d.video = { ...s.video };
+  if (s.audio) d.audio = { ...s.audio };
 }
 
 /** Runs one step of a play and records its outcome; rethrows so the caller can fail the play. */
