@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${e.message}\n`);
     process.exit(1);
   }
-  process.stdout.write(`GB28181 gateway: API http://${config.apiHost}:${platform.apiPort}  health /health\n`);
+  process.stdout.write(`GB28181 gateway: API http://${config.apiHost}:${platform.apiPort}  console /console  docs /swagger  health /health\n`);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
