@@ -1,3 +1,5 @@
+import type { MediaStreamStats, StreamTransport } from '@gb28181/media';
+import type { InviteOptions } from '@gb28181/sip-core';
 import type { EventBus } from '../events/event-bus.ts';
 import type { SharedState } from '../state/shared-state.ts';
 
@@ -5,21 +7,10 @@ import type { SharedState } from '../state/shared-state.ts';
 // (docs/architecture.md) so the real SipServer / MediaEngine / SharedState satisfy them and play/
 // stays testable against any of them.
 
-export type StreamTransport = 'udp' | 'tcp-passive' | 'tcp-active';
+export type { StreamTransport } from '@gb28181/media';
 
-export interface PlayInviteOptions {
-  deviceId: string;
-  channelId: string;
-  kind: 'Play' | 'Playback' | 'Download';
-  ssrc: string;
-  mediaIp: string;
-  mediaPort: number;
-  transport: StreamTransport;
-  start?: number;
-  end?: number;
-  downloadSpeed?: number;
-  timeoutMs?: number;
-}
+/** What play/ asks sip-core to offer in an INVITE. */
+export type PlayInviteOptions = InviteOptions;
 
 /** Serialisable dialog state (Call-ID, tags, CSeq, remote target, SDP) saved on the stream row. */
 export type PlayDialogState = object;
@@ -44,17 +35,8 @@ export interface PlaySignaling {
   on(event: 'offline', listener: (e: { deviceId: string; reason: string }) => void): unknown;
 }
 
-export interface PlayMediaStats {
-  firstPacketAt?: number;
-  firstPacketFrom?: string;
-  packets: number;
-  bytes: number;
-  lost: number;
-  frames: number;
-  video?: { codec: string; width?: number; height?: number };
-  audio?: { codec: string };
-  viewers: number;
-}
+/** The media figures play/ reads (the real MediaStream reports more). */
+export type PlayMediaStats = Pick<MediaStreamStats, 'firstPacketAt' | 'firstPacketFrom' | 'packets' | 'bytes' | 'lost' | 'frames' | 'video' | 'audio' | 'viewers'>;
 
 export interface PlayMediaStream {
   readonly streamId: string;
