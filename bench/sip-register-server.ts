@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { createSipServer, type DeviceCredentialStore } from '@gb28181/sip-core';
 import { openDataSource } from '../packages/gateway-api/src/storage/data-source.ts';
 import { DeviceEntity, type DeviceRow } from '../packages/gateway-api/src/storage/entities.ts';
-import { createCredentialStore } from '../packages/gateway-api/src/device-registry.ts';
+import { attachDeviceRegistry, createCredentialStore } from '../packages/gateway-api/src/device-registry.ts';
+import { EventBus } from '../packages/gateway-api/src/events/event-bus.ts';
 import { loadConfig } from '../packages/gateway-api/src/config.ts';
 import { benchDeviceIds, benchPassword, SERVER_ID } from './sip-bench-ids.ts';
 
@@ -29,8 +30,9 @@ for (let i = 0; i < ids.length; i += 500) {
 }
 
 // BENCH_STORE picks the credential store, all reading the same SQLite devices table:
-//   gateway (default): the gateway's own store (typeorm QueryBuilder per lookup)
-//   sqlite-raw: one raw parameterised SELECT through the same DataSource
+//   gateway (default): the gateway's own store (createCredentialStore: one raw parameterised SELECT)
+//   typeorm-qb: a typeorm QueryBuilder per lookup (the gateway's store before; for comparison)
+//   sqlite-raw: one raw parameterised SELECT through the same DataSource, outside the gateway
 //   memory: a Map loaded from the table, to tell database cost from SIP cost
 // sip-core caches lookups itself, so each device costs one lookup.
 const storeKind = process.env.BENCH_STORE ?? 'gateway';
@@ -41,6 +43,14 @@ if (storeKind === 'memory') {
     async lookup(deviceId) {
       const password = memory.get(deviceId);
       return password === undefined ? null : { deviceId, password };
+    },
+  };
+} else if (storeKind === 'typeorm-qb') {
+  // What the gateway's store did before it switched to one raw SELECT: kept to measure the difference.
+  credentials = {
+    async lookup(deviceId) {
+      const row = await repo.createQueryBuilder('d').addSelect('d.password').where('d.deviceid = :deviceId', { deviceId }).getOne();
+      return row ? { deviceId, password: row.password, charset: row.charset as 'auto' } : null;
     },
   };
 } else if (storeKind === 'sqlite-raw') {
@@ -54,11 +64,15 @@ if (storeKind === 'memory') {
 } else {
   credentials = createCredentialStore(ds, loadConfig({ GB_DATA_DIR: dataDir }, { persistSecrets: false }));
 }
+const config = loadConfig({ GB_DATA_DIR: dataDir }, { persistSecrets: false });
 
 const server = await createSipServer({
   serverId: SERVER_ID, host: '127.0.0.1', port: 0, publicIp: '127.0.0.1', registerPolicy: 'known',
   keepaliveTimeoutS: 180, nonceSecret: 'bench-secret', credentials, catalogOnRegister: false,
 });
+
+// BENCH_REGISTRY=1: also keep the devices table in step (one UPDATE per registration), as the gateway does.
+const registry = process.env.BENCH_REGISTRY === '1' ? attachDeviceRegistry({ db: ds, sip: server, config, events: new EventBus() }) : undefined;
 
 // BENCH_CPU_PROF=<file>: a V8 CPU profile of the measured window only (not start-up or seeding).
 const profiler = process.env.BENCH_CPU_PROF ? new Session() : undefined;
@@ -82,6 +96,7 @@ process.on('message', (m: { type: string }) => {
   } else if (m.type === 'stop') {
     void (async () => {
       await server.close();
+      await registry?.close();
       await ds.destroy();
       rmSync(dataDir, { recursive: true, force: true });
       process.exit(0);

@@ -1,8 +1,11 @@
 // Registration benchmark (not a timed test).
-//   node --import tsx bench/sip-register.ts [--devices 10000] [--rate 20000] [--limit 200] [--store gateway|sqlite-raw|memory]
+//   node --import tsx bench/sip-register.ts [--devices 10000] [--rate 20000] [--limit 200] [--store gateway|typeorm-qb|sqlite-raw|memory]
 //     N distinct devices register with digest (REGISTER, 401, REGISTER, 200), driven by SIPp,
 //     against our server (child process, credentials in SQLite); then the same SIPp run against
-//     SIPp's own UAS (401 then 200, no checks) as the harness reference. Prints one line.
+//     SIPp's own UAS (401 then 200, no checks) as the harness reference. Prints one line (and, on
+//     stderr, the server's CPU per registration). Environment: BENCH_REGISTRY=1 attaches the gateway's
+//     device registry (devices-table writes, DeviceInfo on online); BENCH_CPU_PROF=<file> writes a V8
+//     profile of the server over the measured window.
 //   node --import tsx bench/sip-register.ts --driver gb-sim [--devices 10000]
 //     the same registration run driven by gb-sim in this process (no reference run).
 //   node --import tsx bench/sip-register.ts --hold 20000 [--seconds 120]

@@ -15,6 +15,7 @@ const KEEPALIVE_FLUSH_MS = 5000;
 /** Channel status of a channel the device stopped listing (ON/OFF come from the device). */
 export const VANISHED = 'VANISHED';
 const CREDENTIALS_SQL = 'SELECT password, charset FROM devices WHERE deviceid = ?';
+const REGISTRATION_BATCH = 200;
 const nowS = () => Math.floor(Date.now() / 1000);
 
 export function createCredentialStore(db: DataSource, config: Config): DeviceCredentialStore {
@@ -54,13 +55,27 @@ export function attachDeviceRegistry(o: { db: DataSource; sip: SipServer; config
   const pendingKeepalives = new Map<string, number>();
   const logFail = (what: string) => (err: unknown) => log.warn({ err }, `${what} not recorded`);
 
+  // A registration storm is thousands of REGISTERs a second and each UPDATE commit rewrites the row's
+  // pages and those of three indexes: the registrations of one event-loop turn go out as one statement.
+  const pendingRegistrations = new Map<string, RegistrationRow>();
+  let registrationFlush: NodeJS.Immediate | undefined;
+  const flushRegistrations = () => {
+    if (registrationFlush) clearImmediate(registrationFlush);
+    registrationFlush = undefined;
+    if (pendingRegistrations.size === 0) return;
+    const rows = [...pendingRegistrations.values()];
+    pendingRegistrations.clear();
+    for (let k = 0; k < rows.length; k += REGISTRATION_BATCH) {
+      const [sql, params] = registrationUpdate(rows.slice(k, k + REGISTRATION_BATCH));
+      o.db.query(sql, params).catch(logFail('registration'));
+    }
+  };
+
   o.sip.on('registered', (d) => {
-    devices()
-      .update(
-        { deviceid: d.deviceId },
-        { host: d.host, port: d.port, transport: d.transport, regist: true, online: true, active: nowS(), expires: Math.max(0, Math.round((d.expiresAt - Date.now()) / 1000)), uptime: nowS() },
-      )
-      .catch(logFail('registration'));
+    const t = nowS();
+    const expires = Math.max(0, Math.round((d.expiresAt - Date.now()) / 1000));
+    pendingRegistrations.set(d.deviceId, { deviceid: d.deviceId, host: d.host, port: d.port, transport: d.transport, active: t, expires, uptime: t });
+    registrationFlush ??= setImmediate(flushRegistrations);
     o.events.publish('devices.register', { deviceid: d.deviceId, host: d.host, port: d.port, transport: d.transport, refresh: d.refresh });
   });
   o.sip.on('online', (d) => {
@@ -77,6 +92,8 @@ export function attachDeviceRegistry(o: { db: DataSource; sip: SipServer; config
       .catch(logFail('device info'));
   });
   o.sip.on('offline', (e) => {
+    // The registration must not land after the offline that follows it.
+    if (pendingRegistrations.has(e.deviceId)) flushRegistrations();
     devices().update({ deviceid: e.deviceId }, { online: false, regist: false, uptime: nowS() }).catch(logFail('offline'));
     o.events.publish('devices.offline', { deviceid: e.deviceId, reason: e.reason });
   });
@@ -187,9 +204,38 @@ export function attachDeviceRegistry(o: { db: DataSource; sip: SipServer; config
       transports: ['udp', 'tcp'],
     }),
     async close() {
+      flushRegistrations();
       clearInterval(flush);
     },
   };
+}
+
+interface RegistrationRow {
+  deviceid: string;
+  host: string;
+  port: number;
+  transport: string;
+  active: number;
+  expires: number;
+  uptime: number;
+}
+
+const REGISTRATION_COLUMNS = ['host', 'port', 'transport', 'active', 'expires', 'uptime'] as const;
+
+/**
+ * One parameterised UPDATE for many devices (CASE per column, valid on SQLite and MariaDB/MySQL);
+ * booleans written as 1, as typeorm stores them.
+ */
+export function registrationUpdate(rows: RegistrationRow[]): [string, (string | number)[]] {
+  const params: (string | number)[] = [];
+  const whens = rows.map(() => 'WHEN ? THEN ?').join(' ');
+  const sets = REGISTRATION_COLUMNS.map((c) => {
+    for (const r of rows) params.push(r.deviceid, r[c]);
+    return `${c} = CASE deviceid ${whens} END`;
+  });
+  for (const r of rows) params.push(r.deviceid);
+  const sql = `UPDATE devices SET ${sets.join(', ')}, regist = 1, online = 1 WHERE deviceid IN (${rows.map(() => '?').join(', ')})`;
+  return [sql, params];
 }
 
 function rowDefaults(deviceId: string, t: number) {

@@ -8,10 +8,13 @@ export type DatagramHandler = (raw: Buffer, host: string, port: number) => void;
 
 export class UdpTransport {
   readonly #socket: dgram.Socket;
+  // Kept from bind: address() is a getsockname syscall, and every request we originate asks for it.
+  readonly #port: number;
   #closed = false;
 
   private constructor(socket: dgram.Socket) {
     this.#socket = socket;
+    this.#port = socket.address().port;
   }
 
   static async bind(host: string, port: number, onDatagram: DatagramHandler, logger: Logger): Promise<UdpTransport> {
@@ -35,7 +38,7 @@ export class UdpTransport {
   }
 
   get port(): number {
-    return this.#socket.address().port;
+    return this.#port;
   }
 
   send(raw: Buffer, host: string, port: number): void {
