@@ -10,6 +10,7 @@ import { createSimulator, type Simulator } from '@gb28181/gb-sim';
 import { createMediaCalls, type MediaCalls } from '../../gb-sim/src/media-calls.ts';
 import { ensureFixture } from '../../media/test/support/fixtures.ts';
 import { missingWiring, removeDataDir, startGateway, type GatewayProcess } from './support/e2e-gateway.ts';
+import { until as waitUntil } from './support/until.ts';
 
 const chromiumPath = '/usr/bin/chromium';
 const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -24,15 +25,8 @@ let sim: Simulator | undefined;
 let calls: MediaCalls;
 let browser: Browser | undefined;
 
-async function until<T>(what: () => Promise<T | undefined | false>, ms: number, label: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await what();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}\n${gw.output().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = <T>(what: () => Promise<T | undefined | false>, ms: number, label: string): Promise<T> =>
+  waitUntil(what, ms, label, () => gw.output().slice(-3000));
 
 before(async () => {
   gw = await startGateway({ env: { GB_PLAY_TIMEOUT_S: '10' } });

@@ -10,6 +10,7 @@ import { EventBus } from '../src/events/event-bus.ts';
 import { ChannelEntity, DeviceEntity, type ChannelRow } from '../src/storage/entities.ts';
 import { forEachDatabase } from './support/databases.ts';
 import { testConfig } from './support/platform-config.ts';
+import { until } from './support/until.ts';
 
 const DEVICE = '34020000001180000001'; // an NVR
 const PASSWORD = 'nvr-pass-123';
@@ -21,16 +22,6 @@ const item = (id: string, extra = '') => `<Item><DeviceID>${id}</DeviceID><Name>
 const catalogXml = (sn: string, sum: number, items: string[], root = 'Response', cmd = 'Catalog') =>
   `<?xml version="1.0" encoding="GB2312"?>\r\n<${root}>\r\n<CmdType>${cmd}</CmdType>\r\n<SN>${sn}</SN>\r\n<DeviceID>${DEVICE}</DeviceID>\r\n` +
   `<SumNum>${sum}</SumNum>\r\n<DeviceList Num="${items.length}">\r\n${items.join('\r\n')}\r\n</DeviceList>\r\n</${root}>\r\n`;
-
-async function until<T>(f: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 forEachDatabase((name, makeDataSource) => {
   describe(`device registry on ${name}`, () => {

@@ -10,6 +10,7 @@ import { createMediaCalls, type MediaCalls } from '../../gb-sim/src/media-calls.
 import { ensureFixture } from '../../media/test/support/fixtures.ts';
 import { missingWiring, removeDataDir, startGateway, type GatewayProcess } from './support/e2e-gateway.ts';
 import { download, downloadHls, ffprobeFrames, nodeAvVideoPackets } from './support/e2e-media.ts';
+import { until as waitUntil } from './support/until.ts';
 
 const PASSWORD = 'e2e-pass-123';
 let gw: GatewayProcess;
@@ -29,15 +30,8 @@ interface StreamView {
   live?: Record<string, unknown>;
 }
 
-async function until<T>(what: () => Promise<T | undefined | false>, ms: number, label: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await what();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}\n${gw.output().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = <T>(what: () => Promise<T | undefined | false>, ms: number, label: string): Promise<T> =>
+  waitUntil(what, ms, label, () => gw.output().slice(-3000));
 
 /** Creates a device through the API and brings up a simulated camera with that id and password. */
 async function cameraThroughApi(codec: 'h264' | 'h265'): Promise<{ deviceId: string; channelId: string; calls: MediaCalls; sim: Simulator }> {
