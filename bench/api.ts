@@ -58,28 +58,40 @@ try {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const f = (v: unknown) => encodeURIComponent(JSON.stringify(v));
-  const scenarios: [string, string][] = [
+  // [name, path, channel writes per second during the run]: writes bump the table version, so
+  // the cached totals are recounted; the rare `like` has no index to use and reads every row.
+  const scenarios: [string, string, number?][] = [
     ['page 1, default sort -addtime', '/channels?limit=20'],
     ['deep page (skip 50,000)', '/channels?limit=20&skip=50000'],
     ['status=ON sorted by name', `/channels?filters=${f([{ field_name: 'status', opertator: '=', value: 'ON' }])}&sort=name`],
+    ['same, 20 channel writes/s (totals recounted)', `/channels?filters=${f([{ field_name: 'status', opertator: '=', value: 'ON' }])}&sort=name`, 20],
     ['deviceid in 3 devices, sort -uptime', `/channels?filters=${f([{ field_name: 'deviceid', opertator: 'in', value: [dev(7), dev(70), dev(700)] }])}&sort=-uptime`],
     ['one device\'s channels (route scope)', `/devices/${dev(Math.min(500, devices))}/channels?limit=100`],
     ['addtime range + or-group', `/channels?filters=${f([{ field_name: 'addtime', opertator: '>=', value: 1_700_050_000 }, { or: [[{ field_name: 'ptztype', opertator: '=', value: 1 }], [{ field_name: 'status', opertator: '=', value: 'OFF' }]] }])}&sort=-addtime`],
-    ['name like (contains, full scan)', `/channels?filters=${f([{ field_name: 'name', opertator: 'like', value: 'lobby 9' }])}`],
+    ['name like, 1,389 matches', `/channels?filters=${f([{ field_name: 'name', opertator: 'like', value: 'lobby 9' }])}`],
+    ['name like, no match (reads every row)', `/channels?filters=${f([{ field_name: 'name', opertator: 'like', value: 'no such camera' }])}`],
     ['devices online=true', `/devices?filters=${f([{ field_name: 'online', opertator: '=', value: true }])}&sort=-addtime`],
   ];
   const rows: Record<string, string | number>[] = [];
-  for (const [name, path] of scenarios) {
+  for (const [name, path, writesPerSecond] of scenarios) {
     const check = await fetch(base + path, { headers: { authorization: `Bearer ${token}` } });
     const body = (await check.json()) as { code: string; data: { total: number } };
     if (check.status !== 200) throw new Error(`${name}: HTTP ${check.status} ${JSON.stringify(body)}`);
-    const opts = { url: base + path, connections, headers: { authorization: `Bearer ${token}` } };
+    // The client runs in a worker thread: in the server's own thread it would add its CPU to every latency.
+    const opts = { url: base + path, connections, workers: 1, headers: { authorization: `Bearer ${token}` } };
     await autocannon({ ...opts, duration: 1 }); // warm-up: page cache, prepared statements, JIT
+    let writes = 0;
+    const writer = writesPerSecond
+      ? setInterval(() => void ds.query('UPDATE channels SET uptime = uptime + 1 WHERE id = ?', [1 + (writes++ % total)]), 1000 / writesPerSecond)
+      : undefined;
     const r = await autocannon({ ...opts, duration: seconds });
+    clearInterval(writer);
     rows.push({ scenario: name, total: body.data.total, 'p50 ms': r.latency.p50, 'p99 ms': r.latency.p99, 'req/s': Math.round(r.requests.average), errors: r.errors + r.non2xx });
   }
   console.table(rows);
   console.log(`autocannon: ${connections} connections, ${seconds} s per scenario, node ${process.version}, target p99 <= 20 ms`);
+  const met = rows.filter((r) => Number(r['p99 ms']) <= 20).length;
+  console.log(`api: ${total} channels, ${met}/${rows.length} shapes p99 <= 20 ms, p99 ${rows.map((r) => r['p99 ms']).join('/')} ms, errors ${rows.reduce((n, r) => n + Number(r.errors), 0)}`);
   await http.close();
   server.closeAllConnections();
   await new Promise<void>((r) => server.close(() => r()));

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { migrate, openDataSource, StorageUnavailableError, databaseKind } from '../src/storage/data-source.ts';
 import { ChannelEntity, DeviceEntity, StreamEntity } from '../src/storage/entities.ts';
 import { forEachDatabase, freshDatabase } from './support/databases.ts';
+import { migrations } from '../../../migrations/index.ts';
 
 const deviceId = '34020000001320000001';
 
@@ -24,15 +25,15 @@ forEachDatabase((name, makeDataSource) => {
       }
       assert.equal(await ds.showMigrations(), false, 'no pending migration');
       const executed = await ds.query('SELECT name FROM migrations');
-      assert.deepEqual(executed.map((r: { name: string }) => r.name), ['InitialSchema1732406400000']);
+      assert.deepEqual(executed.map((r: { name: string }) => r.name), ['InitialSchema1732406400000', 'ListQuerySupport1764000000000']);
     });
 
     it('tables carry the unique keys and the indexes on filterable columns', async () => {
       const q = ds.createQueryRunner();
       try {
         const expected: Record<string, { unique: string; indexed: string[] }> = {
-          devices: { unique: 'deviceid', indexed: ['name', 'online', 'addtime', 'uptime', 'host'] },
-          channels: { unique: 'channelid', indexed: ['deviceid', 'status', 'name', 'parentid', 'addtime'] },
+          devices: { unique: 'deviceid', indexed: ['name', 'online', 'addtime', 'uptime', 'host', 'online,addtime'] },
+          channels: { unique: 'channelid', indexed: ['deviceid', 'status', 'name', 'parentid', 'addtime', 'status,name', 'deviceid,addtime'] },
           streams: { unique: 'streamid', indexed: ['deviceid', 'channelid', 'status', 't', 'addtime'] },
         };
         for (const [table, want] of Object.entries(expected)) {
@@ -84,7 +85,8 @@ forEachDatabase((name, makeDataSource) => {
       await assert.rejects(ds.getRepository(StreamEntity).insert({ streamid: '0100000001' }), /UNIQUE|Duplicate/i);
     });
 
-    it('the migration reverts cleanly and applies again', async () => {
+    it('the migrations revert cleanly and apply again', async () => {
+      await ds.undoLastMigration();
       await ds.undoLastMigration();
       const q = ds.createQueryRunner();
       try {
@@ -107,7 +109,7 @@ describe('openDataSource()', () => {
       await a.destroy();
       const b = await openDataSource(db.config);
       assert.equal(await b.getRepository(DeviceEntity).count(), 1);
-      assert.equal((await b.query('SELECT COUNT(*) AS n FROM migrations'))[0].n, 1);
+      assert.equal((await b.query('SELECT COUNT(*) AS n FROM migrations'))[0].n, migrations.length);
       await b.destroy();
     } finally {
       await db.drop();
@@ -134,7 +136,7 @@ describe('openDataSource()', () => {
     const db = await freshDatabase('mariadb');
     try {
       const nodes = await Promise.all([openDataSource(db.config), openDataSource(db.config), openDataSource(db.config)]);
-      assert.equal(Number((await nodes[0]!.query('SELECT COUNT(*) AS n FROM migrations'))[0].n), 1);
+      assert.equal(Number((await nodes[0]!.query('SELECT COUNT(*) AS n FROM migrations'))[0].n), migrations.length);
       await Promise.all(nodes.map((n) => n.destroy()));
     } finally {
       await db.drop();
@@ -190,7 +192,7 @@ describe('openDataSource()', () => {
         timeout: 60_000,
       });
       assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stdout, /gb28181\.db: 1 migrations applied \(InitialSchema1732406400000\)/);
+      assert.match(r.stdout, /gb28181\.db: 2 migrations applied \(InitialSchema1732406400000, ListQuerySupport1764000000000\)/);
     } finally {
       await db.drop();
     }

@@ -1,7 +1,6 @@
 // gosip's `filters` language, parsed into a small tree and compiled to typeorm Brackets with named
 // parameters. gosip pasted field names, `or` values and `sort` into SQL; here every name comes from
 // the resource whitelist and every value is converted to the field's type and bound.
-import { Brackets, type ObjectLiteral, type SelectQueryBuilder, type WhereExpressionBuilder } from 'typeorm';
 import { z } from 'zod';
 import { ApiError } from './errors.ts';
 import type { FieldType, ResourceFields } from './resources.ts';
@@ -190,42 +189,37 @@ export function likeContains(v: string): string {
   return `%${v.replace(/[!%_]/g, (ch) => `!${ch}`)}%`;
 }
 
-/**
- * ANDs the parsed filters onto the query, every value a named parameter. Fields in `unindexed` are
- * written `+column`: in SQLite unary plus keeps the value and only stops the planner from using
- * that column's index (the documented way to steer it); SQLite only, MariaDB would cast to a number.
- */
-export function applyFilters<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>, alias: string, nodes: FilterNode[], o: { unindexed?: ReadonlySet<string> } = {}): void {
-  let n = 0;
-  const param = () => `f${n++}`;
-  const addNode = (w: WhereExpressionBuilder, node: FilterNode): void => {
-    if (node.kind === 'or') {
-      w.andWhere(
-        new Brackets((ors) => {
-          for (const group of node.groups) {
-            ors.orWhere(new Brackets((ands) => group.forEach((child) => addNode(ands, child))));
-          }
-        }),
-      );
-      return;
-    }
-    const col = `${o.unindexed?.has(node.field) ? '+' : ''}${alias}.${node.field}`;
-    const name = param();
+/** SQL text for one dialect: identifiers come only from the whitelists, so quoting never meets user text. */
+export interface SqlDialect {
+  quote(identifier: string): string;
+  /**
+   * Columns to hide from SQLite's planner (`+column`, the documented way): an index on an ON/OFF
+   * column would make it sort most of the table instead of walking the sort column's index.
+   */
+  unindexed?: ReadonlySet<string>;
+}
+
+/** The parsed filters as one SQL condition ANDed together, every value a `?` pushed onto params. */
+export function compileFilters(nodes: FilterNode[], d: SqlDialect, params: unknown[]): string {
+  const compile = (node: FilterNode): string => {
+    if (node.kind === 'or') return `(${node.groups.map((g) => `(${g.map(compile).join(' AND ')})`).join(' OR ')})`;
+    const col = `${d.unindexed?.has(node.field) ? '+' : ''}${d.quote(node.field)}`;
     switch (node.op) {
       case 'in':
-        w.andWhere(`${col} IN (:...${name})`, { [name]: node.value });
-        return;
-      case 'notin':
-        w.andWhere(`${col} NOT IN (:...${name})`, { [name]: node.value });
-        return;
+      case 'notin': {
+        const values = node.value as Scalar[];
+        params.push(...values);
+        return `${col} ${node.op === 'in' ? 'IN' : 'NOT IN'} (${values.map(() => '?').join(', ')})`;
+      }
       case 'like':
-        w.andWhere(`${col} LIKE :${name} ESCAPE '!'`, { [name]: likeContains(String(node.value)) });
-        return;
+        params.push(likeContains(String(node.value)));
+        return `${col} LIKE ? ESCAPE '!'`;
       default:
-        w.andWhere(`${col} ${node.op} :${name}`, { [name]: node.value });
+        params.push(node.value);
+        return `${col} ${node.op} ?`;
     }
   };
-  for (const node of nodes) addNode(qb, node);
+  return nodes.map(compile).join(' AND ');
 }
 
 export interface SortKey {
@@ -252,11 +246,9 @@ export function parseSort(raw: string | undefined, resource: ResourceFields, fal
   });
 }
 
-export function applySort<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>, alias: string, keys: SortKey[]): void {
-  keys.forEach((k, i) => {
-    if (i === 0) qb.orderBy(`${alias}.${k.field}`, k.direction);
-    else qb.addOrderBy(`${alias}.${k.field}`, k.direction);
-  });
-  // A unique tie-breaker makes pages stable and identical across SQLite and MariaDB.
-  qb.addOrderBy(`${alias}.id`, keys[0]?.direction ?? 'ASC');
+/** ORDER BY text; a unique tie-breaker (id) makes pages stable and identical across SQLite and MariaDB. */
+export function compileSort(keys: SortKey[], d: SqlDialect): string {
+  const parts = keys.map((k) => `${d.quote(k.field)} ${k.direction}`);
+  parts.push(`${d.quote('id')} ${keys[0]?.direction ?? 'ASC'}`);
+  return parts.join(', ');
 }

@@ -11,6 +11,8 @@ export interface ResourceFields {
    * SQLite sort most of the table instead of walking the sort column's index; see list-query.ts.
    */
   readonly lowCardinality?: readonly string[];
+  /** (filter column, sort column) pairs with a compound index (migrations/): the planner may use those. */
+  readonly compoundIndexes?: readonly (readonly [string, string])[];
 }
 
 export const deviceResource: ResourceFields = {
@@ -36,6 +38,7 @@ export const deviceResource: ResourceFields = {
     uptime: 'int',
   },
   lowCardinality: ['online', 'regist', 'transport', 'charset', 'stream_mode'],
+  compoundIndexes: [['online', 'addtime']],
 };
 
 export const channelResource: ResourceFields = {
@@ -70,6 +73,7 @@ export const channelResource: ResourceFields = {
     uptime: 'int',
   },
   lowCardinality: ['status', 'streamtype', 'parental', 'ptztype', 'secrecy', 'safetyway', 'registerway'],
+  compoundIndexes: [['status', 'name'], ['deviceid', 'addtime']],
 };
 
 // No lowCardinality for streams: `status = 'playing'` is the selective part of that table.

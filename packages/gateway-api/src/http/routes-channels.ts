@@ -26,7 +26,7 @@ export function registerChannelRoutes(r: RouteRegistry, deps: RouteDeps): void {
     summary: 'List channels of every device (filters, sort, limit, skip)',
     query: listQuery,
     response: listOf(channelSchema),
-    handler: ({ query }) => listRows(channels(), channelResource, query),
+    handler: ({ query }) => listRows(deps.dataSource, channelResource, query),
   });
 
   r.add({

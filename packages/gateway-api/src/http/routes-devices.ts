@@ -97,7 +97,7 @@ export function registerDeviceRoutes(r: RouteRegistry, deps: RouteDeps): void {
     summary: 'List devices (filters, sort, limit, skip)',
     query: listQuery,
     response: listOf(deviceSchema),
-    handler: ({ query }) => listRows(devices(), deviceResource, query),
+    handler: ({ query }) => listRows(deps.dataSource, deviceResource, query),
   });
 
   r.add({
@@ -230,7 +230,7 @@ export function registerDeviceRoutes(r: RouteRegistry, deps: RouteDeps): void {
     errors: [404],
     handler: async ({ params, query }) => {
       await findDevice(deps, params.id);
-      return listRows(channels(), channelResource, query, (qb, alias) => qb.where(`${alias}.deviceid = :scopeDevice`, { scopeDevice: params.id }));
+      return listRows(deps.dataSource, channelResource, query, { deviceid: params.id });
     },
   });
 }

@@ -34,7 +34,7 @@ export function registerStreamRoutes(r: RouteRegistry, deps: RouteDeps): void {
     query: listQuery,
     response: listOf(streamSchema),
     handler: async ({ query }) => {
-      const page = await listRows(deps.dataSource.getRepository(StreamEntity), streamResource, query);
+      const page = await listRows(deps.dataSource, streamResource, query);
       return { total: page.total, list: page.list.map((row) => withUrls(deps, row).view) };
     },
   });

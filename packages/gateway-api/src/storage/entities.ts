@@ -88,8 +88,10 @@ const bool = (def = false) => ({ type: 'boolean' as const, default: def });
 const real = (def = 0) => ({ type: 'double' as const, default: def });
 
 // Indexes on the columns the API filters and sorts on; names match migrations/.
-const indexes = <T>(table: string, columns: (keyof T & string)[]) =>
-  columns.map((c) => ({ name: `IDX_${table}_${c}`, columns: [c] }));
+const indexes = <T>(table: string, columns: (keyof T & string)[], compound: (keyof T & string)[][] = []) => [
+  ...columns.map((c) => ({ name: `IDX_${table}_${c}`, columns: [c] })),
+  ...compound.map((cs) => ({ name: `IDX_${table}_${cs.join('_')}`, columns: cs })),
+];
 
 // mysql2 returns BIGINT as string; the API speaks numbers.
 const bigintNumber = {
@@ -123,7 +125,7 @@ export const DeviceEntity = new EntitySchema<DeviceRow>({
     uptime: big(),
   },
   uniques: [{ name: 'UQ_devices_deviceid', columns: ['deviceid'] }],
-  indices: indexes<DeviceRow>('devices', ['name', 'online', 'addtime', 'uptime', 'host']),
+  indices: indexes<DeviceRow>('devices', ['name', 'online', 'addtime', 'uptime', 'host'], [['online', 'addtime']]),
 });
 
 export const ChannelEntity = new EntitySchema<ChannelRow>({
@@ -160,7 +162,7 @@ export const ChannelEntity = new EntitySchema<ChannelRow>({
     uptime: big(),
   },
   uniques: [{ name: 'UQ_channels_channelid', columns: ['channelid'] }],
-  indices: indexes<ChannelRow>('channels', ['deviceid', 'status', 'name', 'parentid', 'addtime']),
+  indices: indexes<ChannelRow>('channels', ['deviceid', 'status', 'name', 'parentid', 'addtime'], [['status', 'name'], ['deviceid', 'addtime']]),
 });
 
 export const StreamEntity = new EntitySchema<StreamRow>({

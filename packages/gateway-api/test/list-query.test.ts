@@ -1,0 +1,96 @@
+// listRows() against real SQLite and MariaDB: totals stay exact while the table changes under the
+// SQLite count cache, `like` through the trigram index finds what a plain LIKE finds (and follows
+// renames and deletes), and pages of any depth tile the sorted list.
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import type { DataSource } from 'typeorm';
+import { listRows } from '../src/http/list-query.ts';
+import { channelResource } from '../src/http/resources.ts';
+import { ChannelEntity } from '../src/storage/entities.ts';
+import { forEachDatabase } from './support/databases.ts';
+
+const DEVICE = '34020000001320000001';
+const names = ['lobby east', 'Lobby West', 'LOBBY 9', 'yard', '门口的摄像机', '50% gate', 'a_b c', 'back door', 'ab'];
+const channel = (i: number, name: string, status = i % 3 === 0 ? 'OFF' : 'ON') => ({
+  channelid: `34020000001310${String(i).padStart(6, '0')}`,
+  deviceid: DEVICE,
+  name,
+  status,
+  addtime: 1_700_000_000 + i,
+});
+const like = (value: string) => JSON.stringify([{ field_name: 'name', opertator: 'like', value }]);
+const page = { limit: 20, skip: 0 };
+
+forEachDatabase((dbName, makeDataSource) => {
+  describe(`listRows() on ${dbName}`, () => {
+    let ds: DataSource;
+    before(async () => {
+      ds = await makeDataSource();
+      await ds.getRepository(ChannelEntity).insert(names.map((n, i) => channel(i + 1, n)));
+    });
+
+    it('keeps totals exact while rows are added, changed and deleted between identical queries', async () => {
+      const on = { limit: 1, skip: 0, filters: JSON.stringify([{ field_name: 'status', opertator: '=', value: 'ON' }]) };
+      const repo = ds.getRepository(ChannelEntity);
+      const count = async () => (await listRows(ds, channelResource, on)).total;
+      const before = await count();
+      assert.equal(before, await repo.countBy({ status: 'ON' }));
+      assert.equal(await count(), before, 'asked twice, same answer');
+      await repo.insert(channel(100, 'new one', 'ON'));
+      assert.equal(await count(), before + 1, 'an insert is counted');
+      await repo.update({ channelid: channel(100, '').channelid }, { status: 'OFF' });
+      assert.equal(await count(), before, 'a status change is counted');
+      await repo.update({ channelid: channel(100, '').channelid }, { status: 'ON' });
+      await ds.query('DELETE FROM channels WHERE channelid = ?', [channel(100, '').channelid]);
+      assert.equal(await count(), before, 'a raw DELETE outside typeorm is counted');
+    });
+
+    it('like finds what a case-insensitive contains finds, through the trigram index or not', async () => {
+      const all = await ds.getRepository(ChannelEntity).find();
+      for (const value of ['lobby', 'LOBBY', 'bby 9', '门口的', '门口', '50%', 'a_b', '_', 'ab', 'no such camera', 'y e']) {
+        const got = await listRows(ds, channelResource, { ...page, filters: like(value) });
+        const want = all.filter((r) => r.name.toLowerCase().includes(value.toLowerCase())).map((r) => r.name).sort();
+        assert.deepEqual(got.list.map((r) => r.name).sort(), want, `like ${value}`);
+        assert.equal(got.total, want.length, `total of like ${value}`);
+      }
+    });
+
+    it('like follows a rename and a delete', async () => {
+      const repo = ds.getRepository(ChannelEntity);
+      await repo.insert(channel(200, 'warehouse dock'));
+      assert.equal((await listRows(ds, channelResource, { ...page, filters: like('warehouse') })).total, 1);
+      await repo.update({ channelid: channel(200, '').channelid }, { name: 'loading bay' });
+      assert.equal((await listRows(ds, channelResource, { ...page, filters: like('warehouse') })).total, 0, 'old name gone');
+      assert.equal((await listRows(ds, channelResource, { ...page, filters: like('ading ba') })).total, 1, 'new name found');
+      await repo.delete({ channelid: channel(200, '').channelid });
+      assert.equal((await listRows(ds, channelResource, { ...page, filters: like('ading ba') })).total, 0, 'deleted');
+    });
+
+    it('like over more matches than the index hands on still counts and pages every one', async () => {
+      const many = Array.from({ length: 1100 }, (_, i) => channel(1000 + i, `bulk cam ${i}`));
+      for (let k = 0; k < many.length; k += 250) await ds.getRepository(ChannelEntity).insert(many.slice(k, k + 250));
+      const got = await listRows(ds, channelResource, { limit: 1000, skip: 1000, filters: like('bulk cam'), sort: 'addtime' });
+      assert.equal(got.total, 1100);
+      assert.deepEqual(got.list.map((r) => r.name), many.slice(1000).map((r) => r.name));
+      const rare = await listRows(ds, channelResource, { ...page, filters: like('bulk cam 1099') });
+      assert.deepEqual(rare.list.map((r) => r.name), ['bulk cam 1099']);
+    });
+
+    it('pages at any depth tile the sorted list, with a device scope and a filter', async () => {
+      const q = { filters: JSON.stringify([{ field_name: 'status', opertator: 'in', value: ['ON', 'OFF'] }]), sort: '-status,name' };
+      const first = await listRows(ds, channelResource, { ...q, limit: 1000, skip: 0 }, { deviceid: DEVICE });
+      const rest = await listRows(ds, channelResource, { ...q, limit: 1000, skip: 1000 }, { deviceid: DEVICE });
+      const whole = [...first.list, ...rest.list].map((r) => String(r.channelid));
+      assert.equal(whole.length, first.total);
+      const tiles: string[] = [];
+      for (let skip = 0; skip < first.total; skip += 97) {
+        const p = await listRows(ds, channelResource, { ...q, limit: 97, skip }, { deviceid: DEVICE });
+        assert.equal(p.total, first.total);
+        tiles.push(...p.list.map((r) => String(r.channelid)));
+      }
+      assert.deepEqual(tiles, whole);
+      const other = await listRows(ds, channelResource, { limit: 5, skip: 0 }, { deviceid: '34020000001320000999' });
+      assert.deepEqual(other, { total: 0, list: [] });
+    });
+  });
+});
