@@ -89,26 +89,56 @@ export class ByteQueue {
   }
 
   /**
+   * How many bytes at the end of the queue could open a start code whose id byte has not arrived
+   * (`00`, `00 00`, `00 00 01`): a scanner must hold these back until the next chunk.
+   */
+  startCodePrefixAtEnd(): number {
+    const n = this.#length;
+    if (n === 0 || this.#back(1) !== 0) {
+      return n >= 3 && this.#back(1) === 1 && this.#back(2) === 0 && this.#back(3) === 0 ? 3 : 0;
+    }
+    return n >= 2 && this.#back(2) === 0 ? 2 : 1;
+  }
+
+  /** Byte k places from the end (k >= 1, k <= length). */
+  #back(k: number): number {
+    const chunks = this.#chunks;
+    for (let ci = chunks.length - 1; ci >= 0; ci--) {
+      const c = chunks[ci];
+      const avail = ci === 0 ? c.length - this.#head : c.length;
+      if (k <= avail) return c[c.length - k];
+      k -= avail;
+    }
+    return -1;
+  }
+
+  /**
    * Offset of the first `00 00 01 xx` with minId <= xx <= maxId starting before `limit`, whose four
-   * bytes are all queued; -1 if none. Scans chunk by chunk with Buffer.indexOf.
+   * bytes are all queued; -1 if none. Scans each chunk in place with Buffer.indexOf (no views made:
+   * this runs once per received packet).
    */
   findStartCode(limit: number, minId: number, maxId = 0xff): number {
-    let base = 0;
-    for (let ci = 0; ci < this.#chunks.length && base < limit; ci++) {
-      const view = ci === 0 ? this.#chunks[0].subarray(this.#head) : this.#chunks[ci];
-      for (let i = view.indexOf(START_CODE); i !== -1 && base + i < limit; i = view.indexOf(START_CODE, i + 1)) {
+    const chunks = this.#chunks;
+    // offset of the current chunk's byte 0 relative to the read position
+    let base = -this.#head;
+    for (let ci = 0; ci < chunks.length; ci++) {
+      const c = chunks[ci];
+      const from = ci === 0 ? this.#head : 0;
+      if (base + from >= limit) break;
+      for (let i = c.indexOf(START_CODE, from); i !== -1 && base + i < limit; i = c.indexOf(START_CODE, i + 1)) {
         const p = base + i;
         if (p + 3 >= this.#length) return -1;
-        const id = i + 3 < view.length ? view[i + 3] : this.byte(p + 3);
+        const id = i + 3 < c.length ? c[i + 3] : this.byte(p + 3);
         if (id >= minId && id <= maxId) return p;
       }
-      // start codes straddling this chunk and the next
-      for (let k = Math.max(0, view.length - 2); k < view.length; k++) {
+      // start codes straddling this chunk and the next: they begin with a zero in the last two bytes
+      for (let k = Math.max(from, c.length - 2); k < c.length; k++) {
+        if (c[k] !== 0) continue;
         const p = base + k;
         if (p >= limit || p + 3 >= this.#length) break;
-        if (this.byte(p) === 0 && this.byte(p + 1) === 0 && this.byte(p + 2) === 1 && this.byte(p + 3) >= minId && this.byte(p + 3) <= maxId) return p;
+        if (this.byte(p + 1) === 0 && this.byte(p + 2) === 1 && this.byte(p + 3) >= minId && this.byte(p + 3) <= maxId) return p;
       }
-      base += view.length;
+      base += c.length;
     }
     return -1;
   }

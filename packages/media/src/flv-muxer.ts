@@ -1,5 +1,6 @@
 import type { AccessUnit, MediaSink } from './access-unit.ts';
 import { parseH264Sps, parseH265Sps, type H265SpsInfo } from './sps-parser.ts';
+import { SlabAllocator } from './slab-allocator.ts';
 
 /** FLV tag types */
 export const FLV_AUDIO = 8;
@@ -11,6 +12,11 @@ export interface FlvTag {
   /** milliseconds from the first key frame */
   timestamp: number;
   data: Buffer;
+  /**
+   * The whole serialised tag (11-byte header, `data`, PreviousTagSize) when the muxer built it in
+   * one piece, `data` being a view into it: a consumer can send or store it without copying.
+   */
+  message?: Buffer;
 }
 
 export interface FlvMuxerOptions {
@@ -24,6 +30,10 @@ const HVC1_CODEC_ID = HVC1.readUInt32BE(0);
 const AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
 
 const START_CODE = Buffer.from([0, 0, 1]);
+const AVC_SEQUENCE_HEADER = Buffer.from([0x17, 0, 0, 0, 0]);
+/** enhanced FLV: ex-header, key frame, PacketTypeSequenceStart */
+const HEVC_SEQUENCE_START = Buffer.from([0x90 | 0]);
+const AAC_SEQUENCE_HEADER = Buffer.from([0xaf, 0]);
 
 /** Splits Annex-B bytes into NAL units (without start codes). Uses native indexOf: frames are large. */
 export function splitNalUnits(data: Buffer): Buffer[] {
@@ -59,6 +69,41 @@ export function encodeFlvTag(tag: FlvTag): Buffer {
   tag.data.copy(out, 11);
   out.writeUInt32BE(11 + size, 11 + size);
   return out;
+}
+
+/** Tags live about one GOP (node-media-server's GOP cache): their own allocator. */
+const tagSlabs = new SlabAllocator();
+
+/** A tag of `size` body bytes built in one piece; the caller fills `data`. */
+function newTag(type: FlvTag['type'], timestamp: number, size: number): FlvTag & { message: Buffer } {
+  const message = tagSlabs.alloc(11 + size + 4);
+  message[0] = type;
+  message[1] = (size >>> 16) & 0xff;
+  message[2] = (size >>> 8) & 0xff;
+  message[3] = size & 0xff;
+  const ts = timestamp >>> 0;
+  message[4] = (ts >>> 16) & 0xff;
+  message[5] = (ts >>> 8) & 0xff;
+  message[6] = ts & 0xff;
+  message[7] = (ts >>> 24) & 0xff;
+  message[8] = 0;
+  message[9] = 0;
+  message[10] = 0;
+  message.writeUInt32BE(11 + size, 11 + size);
+  return { type, timestamp, data: message.subarray(11, 11 + size), message };
+}
+
+/** A tag whose body is `parts` back to back. */
+function tagOf(type: FlvTag['type'], timestamp: number, ...parts: Buffer[]): FlvTag {
+  let size = 0;
+  for (const p of parts) size += p.length;
+  const tag = newTag(type, timestamp, size);
+  let o = 0;
+  for (const p of parts) {
+    tag.data.set(p, o);
+    o += p.length;
+  }
+  return tag;
 }
 
 /** AMF0 `onMetaData` script tag body. */
@@ -132,20 +177,6 @@ function hevcDecoderConfig(info: H265SpsInfo, vps: Buffer[], sps: Buffer[], pps:
     }
   }
   return Buffer.concat(parts);
-}
-
-/** AVCC/HVCC body (4-byte lengths) after `headroom` bytes left for the tag's own header. */
-function lengthPrefixed(nals: Buffer[], headroom: number): Buffer {
-  let total = headroom;
-  for (const n of nals) total += 4 + n.length;
-  const out = Buffer.allocUnsafe(total);
-  let o = headroom;
-  for (const n of nals) {
-    out.writeUInt32BE(n.length, o);
-    n.copy(out, o + 4);
-    o += 4 + n.length;
-  }
-  return out;
 }
 
 /**
@@ -254,16 +285,23 @@ export class FlvMuxer implements MediaSink {
     const ts = this.#ms(au.dts);
     if (config && (!this.#videoConfig || !config.equals(this.#videoConfig))) {
       this.#videoConfig = config;
-      const header = h265
-        ? Buffer.concat([Buffer.from([0x90 | 0]), HVC1, config])
-        : Buffer.concat([Buffer.from([0x17, 0, 0, 0, 0]), config]);
-      this.#onTag({ type: FLV_VIDEO, timestamp: ts, data: header });
+      this.#onTag(h265 ? tagOf(FLV_VIDEO, ts, HEVC_SEQUENCE_START, HVC1, config) : tagOf(FLV_VIDEO, ts, AVC_SEQUENCE_HEADER, config));
     }
     for (const a of early) this.#inputAudio(a);
     if (frame.length === 0) return;
     const cts = Math.max(-0x800000, Math.min(0x7fffff, Math.round((au.pts - au.dts) / 90)));
     const headLen = h265 ? 8 : 5;
-    const body = lengthPrefixed(frame, headLen);
+    // AVCC/HVCC body: 4-byte NAL lengths, written straight into the tag
+    let size = headLen;
+    for (const n of frame) size += 4 + n.length;
+    const tag = newTag(FLV_VIDEO, ts, size);
+    const body = tag.data;
+    let o = headLen;
+    for (const n of frame) {
+      body.writeUInt32BE(n.length, o);
+      body.set(n, o + 4);
+      o += 4 + n.length;
+    }
     if (h265) {
       body[0] = 0x80 | ((au.key ? 1 : 2) << 4) | 1;
       HVC1.copy(body, 1);
@@ -273,7 +311,7 @@ export class FlvMuxer implements MediaSink {
       body[1] = 1;
       body.writeIntBE(cts, 2, 3);
     }
-    this.#onTag({ type: FLV_VIDEO, timestamp: ts, data: body });
+    this.#onTag(tag);
   }
 
   #emitMetaData(h265: boolean): void {
@@ -288,13 +326,15 @@ export class FlvMuxer implements MediaSink {
       props.audiocodecid = audio === 'aac' ? 10 : audio === 'g711a' ? 7 : 8;
       props.stereo = false;
     }
-    this.#onTag({ type: FLV_SCRIPT, timestamp: 0, data: amf0OnMetaData(props) });
+    this.#onTag(tagOf(FLV_SCRIPT, 0, amf0OnMetaData(props)));
   }
 
   #inputAudio(au: AccessUnit): void {
     if (au.codec === 'g711a' || au.codec === 'g711u') {
-      const flags = au.codec === 'g711a' ? 0x72 : 0x82;
-      this.#onTag({ type: FLV_AUDIO, timestamp: this.#ms(au.dts), data: Buffer.concat([Buffer.from([flags]), au.data]) });
+      const tag = newTag(FLV_AUDIO, this.#ms(au.dts), 1 + au.data.length);
+      tag.data[0] = au.codec === 'g711a' ? 0x72 : 0x82;
+      tag.data.set(au.data, 1);
+      this.#onTag(tag);
       return;
     }
     if (au.codec !== 'aac') return;
@@ -321,13 +361,13 @@ export class FlvMuxer implements MediaSink {
       const ts = this.#ms(dts);
       if (!this.#audioConfig || !asc.equals(this.#audioConfig)) {
         this.#audioConfig = asc;
-        this.#onTag({ type: FLV_AUDIO, timestamp: ts, data: Buffer.concat([Buffer.from([0xaf, 0]), asc]) });
+        this.#onTag(tagOf(FLV_AUDIO, ts, AAC_SEQUENCE_HEADER, asc));
       }
-      this.#onTag({
-        type: FLV_AUDIO,
-        timestamp: ts,
-        data: Buffer.concat([Buffer.from([0xaf, 1]), d.subarray(off + headerLen, off + frameLen)]),
-      });
+      const tag = newTag(FLV_AUDIO, ts, 2 + frameLen - headerLen);
+      tag.data[0] = 0xaf;
+      tag.data[1] = 1;
+      tag.data.set(d.subarray(off + headerLen, off + frameLen), 2);
+      this.#onTag(tag);
       dts += (1024 * 90000) / rate;
       off += frameLen;
     }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { AccessUnit } from './access-unit.ts';
 import type { LiveHlsSegmenter } from './hls-segmenter.ts';
 import { TsMuxer } from './ts-muxer.ts';
+import { RecyclingSlabs } from './slab-allocator.ts';
 
 export interface NativeHlsSegmenterOptions {
   dir: string;
@@ -48,6 +49,10 @@ export class NativeHlsSegmenter implements LiveHlsSegmenter {
   #segments: Segment[] = [];
   #playlist: string | null = null;
   readonly #unwritten = new Map<string, Buffer[]>();
+  /** TS output lives in slabs reused once their segment is on disk (no allocation in steady state) */
+  readonly #slabs = new RecyclingSlabs();
+  /** segments whose buffers pendingSegment() handed out (an HTTP response may still read them): never reused */
+  readonly #lent = new Set<string>();
   #writes: Promise<void> = Promise.resolve();
   #dirMade: Promise<unknown> | null = null;
   #videoFrames = 0;
@@ -69,7 +74,9 @@ export class NativeHlsSegmenter implements LiveHlsSegmenter {
   }
 
   pendingSegment(name: string): Buffer[] | undefined {
-    return this.#unwritten.get(name);
+    const parts = this.#unwritten.get(name);
+    if (parts) this.#lent.add(name);
+    return parts;
   }
 
   input(au: AccessUnit): void {
@@ -98,7 +105,11 @@ export class NativeHlsSegmenter implements LiveHlsSegmenter {
   #start(first: AccessUnit): void {
     this.#state = 'running';
     this.#base = first.dts;
-    this.#ts = new TsMuxer({ video: first.codec === 'h265' ? 'h265' : 'h264', audio: this.#aacSeen });
+    this.#ts = new TsMuxer({
+      video: first.codec === 'h265' ? 'h265' : 'h264',
+      audio: this.#aacSeen,
+      alloc: (n) => this.#slabs.alloc(n),
+    });
     this.#dirMade = mkdir(this.#o.dir, { recursive: true }).catch(() => {});
     const units = [...this.#earlyAudio.filter((a) => a.dts >= first.dts), ...this.#pending];
     this.#pending = [];
@@ -134,13 +145,14 @@ export class NativeHlsSegmenter implements LiveHlsSegmenter {
     // kept as the PES buffers they are: written with writev, never concatenated
     const data = this.#parts;
     this.#parts = [];
+    const slabs = this.#slabs.seal();
     const duration = (endDts - this.#segStart) / 90000;
     this.#segStart = -1;
     this.#unwritten.set(name, data);
     const path = join(this.#o.dir, name);
     const dirMade = this.#dirMade;
     this.#writes = this.#writes.then(async () => {
-      if (!this.#unwritten.has(name)) return;
+      if (!this.#unwritten.has(name)) return this.#release(name, slabs);
       try {
         await dirMade;
         const fh = await open(`${path}.part`, 'w');
@@ -155,6 +167,7 @@ export class NativeHlsSegmenter implements LiveHlsSegmenter {
         this.#o.logger.warn({ err, path }, 'HLS segment write failed');
       }
       this.#unwritten.delete(name);
+      this.#release(name, slabs);
     });
     this.#segments.push({ name, duration, discontinuity: this.#discontinuity });
     this.#discontinuity = false;
@@ -165,6 +178,12 @@ export class NativeHlsSegmenter implements LiveHlsSegmenter {
       this.#writes = this.#writes.then(() => unlink(join(this.#o.dir, old.name)).catch(() => {}));
     }
     this.#writePlaylist(false);
+  }
+
+  /** The segment's bytes are on disk (or dropped): its slabs are reused unless a reader got them. */
+  #release(name: string, slabs: Buffer[]): void {
+    if (this.#lent.delete(name) || this.#state === 'ended') return;
+    this.#slabs.recycle(slabs);
   }
 
   #writePlaylist(ended: boolean): void {
@@ -202,6 +221,7 @@ export class NativeHlsSegmenter implements LiveHlsSegmenter {
     this.#playlist = null;
     this.#parts = [];
     this.#unwritten.clear();
+    this.#slabs.clear();
     await this.#writes;
     await rm(this.#o.dir, { recursive: true, force: true });
   }

@@ -10,7 +10,8 @@ import type { FlvTag } from './flv-muxer.ts';
 /*
  * node-media-server 4.4.3 keeps its state in a module-level context, so it exists once per process.
  * This host embeds it as a ref-counted singleton. It reaches into the pinned version's src/ internals
- * (logger, BroadcastServer, BaseSession, Flv) to publish FLV tags in-process and to hook its HTTP server.
+ * (logger, BroadcastServer and its caches, BaseSession, Flv, Rtmp) to publish FLV tags in-process
+ * without its per-frame copies, and to hook its HTTP server.
  */
 
 const require = createRequire(import.meta.url);
@@ -31,12 +32,26 @@ interface NmsSession {
 }
 interface NmsAvPacket {
   codec_type: number;
+  /** 0 audio config, 1 audio frame, 2 video config, 3 key frame, 4 inter frame, 5 metadata */
+  flags: number;
+  dts: number;
   size: number;
   data: Buffer;
 }
+/** What node-media-server's play path reads of a GOP cache: its own is a Set of messages. */
+interface NmsGopCache {
+  readonly size: number;
+  add(message: Buffer): unknown;
+  clear(): void;
+  forEach(fn: (message: Buffer) => void): void;
+}
 interface NmsBroadcast {
   publisher: NmsSession | null;
-  subscribers: Map<string, NmsSession>;
+  subscribers: Map<string, NmsSession & { sendBuffer(b: Buffer): void }>;
+  flvGopCache: Set<Buffer> | null;
+  rtmpGopCache: NmsGopCache | null;
+  _dtsOffset: Record<number, number | undefined>;
+  _lastDts: Record<number, number | undefined>;
   postPublish(session: NmsSession): string | null;
   donePublish(session: NmsSession): void;
   _finishPublish(): void;
@@ -58,6 +73,10 @@ type BroadcastConstructor = new (streamPath: string) => NmsBroadcast;
 type BaseSessionConstructor = new () => NmsSession;
 interface FlvProtocol {
   parserTag(type: number, time: number, size: number, data: Buffer): NmsAvPacket;
+  createMessage(packet: NmsAvPacket): Buffer;
+}
+interface RtmpProtocol {
+  createMessage(packet: NmsAvPacket): Buffer;
 }
 
 const nmsLogger = require('node-media-server/src/core/logger.js') as NmsLogger;
@@ -66,6 +85,74 @@ const Context = require('node-media-server/src/core/context.js') as NmsContext;
 const BroadcastServer = require('node-media-server/src/server/broadcast_server.js') as BroadcastConstructor;
 const BaseSession = require('node-media-server/src/session/base_session.js') as BaseSessionConstructor;
 const Flv = require('node-media-server/src/protocol/flv.js') as FlvProtocol;
+const Rtmp = require('node-media-server/src/protocol/rtmp.js') as RtmpProtocol;
+/** node-media-server drops a GOP cache that grows past this many messages */
+const GOP_CACHE_LIMIT = 4096;
+
+/**
+ * RTMP chunks of an FLV message (11-byte tag header + body + PreviousTagSize), made once per
+ * message: many RTMP players, or a GOP cache replayed to several, share them.
+ */
+const rtmpOfFlv = new WeakMap<Buffer, Buffer>();
+function rtmpMessageOf(flvMessage: Buffer): Buffer {
+  let rtmp = rtmpOfFlv.get(flvMessage);
+  if (!rtmp) {
+    const size = (flvMessage[1]! << 16) | (flvMessage[2]! << 8) | flvMessage[3]!;
+    const time = ((flvMessage[4]! << 16) | (flvMessage[5]! << 8) | flvMessage[6]! | (flvMessage[7]! << 24)) >>> 0;
+    rtmp = Rtmp.createMessage(Flv.parserTag(flvMessage[0]!, time, size, flvMessage.subarray(11, 11 + size)));
+    rtmpOfFlv.set(flvMessage, rtmp);
+  }
+  return rtmp;
+}
+
+const FOURCCS = ['av01', 'vp09', 'hvc1'].map((f) => Buffer.from(f).readUInt32BE(0));
+
+/**
+ * node-media-server's packet flags (Flv.parserTag) of an audio or video frame tag: 1 audio frame,
+ * 3 key frame, 4 inter frame; -1 for everything else (sequence headers, metadata, unknown kinds).
+ * Read from the tag bytes because parserTag allocates a packet and a zero-length Buffer per tag.
+ */
+export function nmsFrameFlags(type: number, data: Buffer): number {
+  if (data.length < 2) return -1;
+  const b0 = data[0]!;
+  if (type === 8) {
+    const format = b0 >> 4;
+    // ExHeader (9) sequence start, or AAC (10) sequence header
+    if ((format === 9 && (b0 & 0x0f) === 0) || (format === 10 && data[1] === 0)) return -1;
+    return 1;
+  }
+  if (type !== 9) return -1;
+  const key = ((b0 >> 4) & 0x07) === 1;
+  if (b0 & 0x80) {
+    // enhanced FLV: CodedFrames (1) or CodedFramesX (3) of a FourCC it knows
+    const packetType = b0 & 0x0f;
+    if ((packetType !== 1 && packetType !== 3) || data.length < 5 || !FOURCCS.includes(data.readUInt32BE(1))) return -1;
+    return key ? 3 : 4;
+  }
+  if ((b0 & 0x0f) !== 7) return 4;
+  return data[1] === 0 ? -1 : key ? 3 : 4;
+}
+
+/**
+ * Stands in for node-media-server's RTMP GOP cache: the FLV GOP cache seen as RTMP messages, made
+ * only when an RTMP player joins. node-media-server builds both forms of every frame as it arrives
+ * (two zero-filled copies per frame) although most streams have no RTMP player.
+ */
+class RtmpGopCacheView implements NmsGopCache {
+  constructor(readonly flv: Set<Buffer>) {}
+  get size(): number {
+    return this.flv.size;
+  }
+  add(): void {
+    // the FLV cache holds the frame already
+  }
+  clear(): void {
+    // cleared with the FLV cache
+  }
+  forEach(fn: (message: Buffer) => void): void {
+    for (const m of this.flv) fn(rtmpMessageOf(m));
+  }
+}
 
 export interface NmsHostOptions {
   bindIp: string;
@@ -158,10 +245,37 @@ class InProcessPublisher implements NmsPublisher {
 
   readonly #onEnd: () => void;
 
+  /**
+   * Same effect as node-media-server's broadcastMessage() for audio and video frames, without its
+   * copies: the FLV message is the muxer's own (FlvTag.message), RTMP chunks are made only for RTMP
+   * players (and for the GOP cache when one joins). Sequence headers, metadata and resumed
+   * timelines (rare) go through broadcastMessage() itself.
+   */
   sendTag(tag: FlvTag): void {
     if (this.#ended) return;
-    const packet = Flv.parserTag(tag.type, tag.timestamp, tag.data.length, tag.data);
-    this.#broadcast.broadcastMessage(packet);
+    const b = this.#broadcast;
+    const flags = nmsFrameFlags(tag.type, tag.data);
+    if (flags === -1 || (b._dtsOffset[tag.type] ?? 0) > 0) {
+      b.broadcastMessage(Flv.parserTag(tag.type, tag.timestamp, tag.data.length, tag.data));
+      return;
+    }
+    b._lastDts[tag.type] = tag.timestamp;
+    const flvMessage = tag.message ?? Flv.createMessage(Flv.parserTag(tag.type, tag.timestamp, tag.data.length, tag.data));
+    if (flags === 3) {
+      b.flvGopCache?.clear();
+      b.rtmpGopCache?.clear();
+      b.flvGopCache = new Set();
+    }
+    const gop = b.flvGopCache;
+    if (gop) {
+      gop.add(flvMessage);
+      if (gop.size > GOP_CACHE_LIMIT) gop.clear();
+      if (!(b.rtmpGopCache instanceof RtmpGopCacheView) || b.rtmpGopCache.flv !== gop) b.rtmpGopCache = new RtmpGopCacheView(gop);
+    }
+    for (const player of b.subscribers.values()) {
+      if (player.protocol === 'flv') player.sendBuffer(flvMessage);
+      else if (player.protocol === 'rtmp') player.sendBuffer(rtmpMessageOf(flvMessage));
+    }
   }
 
   end(): void {

@@ -2,6 +2,7 @@ import pino, { type Logger } from 'pino';
 import type { AccessUnit, AudioCodec, VideoCodec } from './access-unit.ts';
 import { detectVideoCodec, isKeyAccessUnit, isVcl } from './annexb.ts';
 import { ByteQueue } from './byte-queue.ts';
+import { SlabAllocator } from './slab-allocator.ts';
 
 const TWO_32 = 2 ** 32;
 const TWO_33 = 2 ** 33;
@@ -11,6 +12,21 @@ const START_CODE = Buffer.from([0, 0, 1]);
 const MAX_FRAME_BYTES = 16 * 1024 * 1024;
 /** How far to look past a PSM whose length fields disagree before giving up waiting. */
 const PSM_LOOKAHEAD = 4096;
+
+/** Frames are short-lived (the outputs copy them): one allocator for every demuxer of the thread. */
+const frameSlabs = new SlabAllocator();
+
+/** The bytes of a frame's views in one buffer (a view itself when there is only one). */
+function joinViews(views: Buffer[], bytes: number): Buffer {
+  if (views.length === 1) return views[0];
+  const out = frameSlabs.alloc(bytes);
+  let o = 0;
+  for (const v of views) {
+    out.set(v, o);
+    o += v.length;
+  }
+  return out;
+}
 
 const VIDEO_TYPES: Record<number, VideoCodec> = { 0x1b: 'h264', 0x24: 'h265' };
 const AUDIO_TYPES: Record<number, AudioCodec> = { 0x0f: 'aac', 0x90: 'g711a', 0x91: 'g711u' };
@@ -161,7 +177,8 @@ export class PsDemuxer {
           this.stats.resyncs++;
           continue;
         }
-        if (n === q.length && n < this.#skipRemaining) n = Math.max(0, n - 3);
+        // a pack start may straddle the bytes not received yet: hold back its first bytes
+        if (n === q.length && n < this.#skipRemaining) n -= q.startCodePrefixAtEnd();
         q.skip(n);
         this.#skipRemaining -= n;
         if (this.#skipRemaining > 0) return;
@@ -395,7 +412,7 @@ export class PsDemuxer {
         return true;
       }
       // a start code may straddle the bytes not received yet: hold back its first bytes
-      if (avail === q.length && avail < pes.remaining) n = Math.max(0, avail - 3);
+      if (avail === q.length && avail < pes.remaining) n -= q.startCodePrefixAtEnd();
     }
     if (n > 0) {
       q.take(n, frame.views);
@@ -469,7 +486,7 @@ export class PsDemuxer {
     const f = this.#video;
     this.#video = undefined;
     if (!f || f.bytes === 0) return;
-    const data = f.views.length === 1 ? f.views[0] : Buffer.concat(f.views, f.bytes);
+    const data = joinViews(f.views, f.bytes);
     const type = this.#psm.get(this.#videoId);
     let codec: VideoCodec | undefined = type === undefined ? undefined : VIDEO_TYPES[type];
     if (type !== undefined && codec === undefined) {
@@ -498,7 +515,7 @@ export class PsDemuxer {
     const f = this.#audio;
     this.#audio = undefined;
     if (!f || f.bytes === 0) return;
-    const data = f.views.length === 1 ? f.views[0] : Buffer.concat(f.views, f.bytes);
+    const data = joinViews(f.views, f.bytes);
     const type = this.#psm.get(this.#audioId);
     let codec: AudioCodec | undefined = type === undefined ? undefined : AUDIO_TYPES[type];
     if (type !== undefined && codec === undefined) {

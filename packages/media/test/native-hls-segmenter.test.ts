@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { NativeHlsSegmenter } from '../src/native-hls-segmenter.ts';
+import { fixtureUnits } from './support/gb-sender.ts';
+import { ffprobeStreams } from './support/probe.ts';
+
+const logger = pino({ level: 'silent' });
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
+
+test('NativeHlsSegmenter reuses segment buffers once on disk, but never those pendingSegment() handed to a reader', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'native-hls-'));
+  try {
+    const hls = new NativeHlsSegmenter({ dir, segmentSeconds: 2, playlistSize: 10, logger });
+    const units = await fixtureUnits('h264', true);
+    let lent: { parts: Buffer[]; copy: Buffer } | undefined;
+    // fed in real-time-like steps so earlier segments reach the disk (and their buffers come back) meanwhile
+    for (let i = 0; i < units.length; i++) {
+      hls.input(units[i]!);
+      if (!lent && hls.playlist?.includes('seg-1.ts')) {
+        // an HTTP reader asks for the segment before it is on disk
+        const parts = hls.pendingSegment('seg-1.ts');
+        assert.ok(parts, 'the first segment is served from memory until written');
+        lent = { parts, copy: Buffer.concat(parts) };
+      }
+      if (i % 20 === 0) await settle();
+    }
+    await hls.finish();
+    assert.ok(lent);
+    assert.ok(Buffer.concat(lent.parts).equals(lent.copy), 'the buffers a reader holds are never overwritten');
+    assert.ok((await readFile(join(dir, 'seg-1.ts'))).equals(lent.copy));
+    // and every segment written from reused buffers is intact: all 250 frames read back
+    await writeFile(join(dir, 'index.m3u8'), hls.playlist!);
+    const streams = await ffprobeStreams(join(dir, 'index.m3u8'));
+    assert.deepEqual(streams.find((s) => s.codec === 'h264'), { codec: 'h264', width: 640, height: 360, frames: 250 });
+    await hls.destroy();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
