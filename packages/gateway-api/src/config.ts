@@ -104,6 +104,7 @@ export const configSchema = z.object({
   GB_RTP_PORTS: portRange().optional(),
   GB_MEDIA_HTTP_PORT: port().optional(),
   GB_MEDIA_RTMP_PORT: port().optional(),
+  GB_MEDIA_INGEST_WORKERS: integer(0, 64).optional(),
   GB_MEDIA_PUBLIC_URL: text('an http(s) URL').regex(/^https?:\/\/[^/]+/, { error: 'must be an http(s) URL' }).optional(),
   GB_NO_VIEWER_CLOSE_S: integer(0, 86400).optional(),
   GB_PLAY_TIMEOUT_S: integer(1, 600).optional(),
@@ -155,6 +156,8 @@ export interface Config {
   mediaHttpPort: number;
   mediaRtmpPort: number;
   mediaPublicUrl: string;
+  /** worker threads for RTP/PS ingest; 0 = main thread; unset = the media engine's default, min(2, cores) */
+  mediaIngestWorkers?: number;
   noViewerCloseS: number;
   playTimeoutS: number;
   /** once media flows, answer a play after this long even without a key frame (default = playTimeoutS) */
@@ -237,6 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
     rtpPorts: c.GB_RTP_PORTS ?? [30000, 30500],
     mediaHttpPort,
     mediaRtmpPort: c.GB_MEDIA_RTMP_PORT ?? 1935,
+    mediaIngestWorkers: c.GB_MEDIA_INGEST_WORKERS,
     mediaPublicUrl: (c.GB_MEDIA_PUBLIC_URL ?? `http://${sipPublicIp}:${mediaHttpPort}`).replace(/\/+$/, ''),
     noViewerCloseS: c.GB_NO_VIEWER_CLOSE_S ?? 300,
     playTimeoutS: c.GB_PLAY_TIMEOUT_S ?? 10,

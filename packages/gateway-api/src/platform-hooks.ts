@@ -64,6 +64,7 @@ export function createPlatformHooks(): PlatformHooks & { events: EventBus } {
         dataDir: join(c.dataDir, 'media'),
         noViewerCloseS: c.noViewerCloseS,
         firstPacketTimeoutS: c.playTimeoutS,
+        ingestWorkers: c.mediaIngestWorkers,
         logger: ctx.logger.child({ part: 'media' }),
       });
       return {

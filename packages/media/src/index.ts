@@ -16,10 +16,16 @@ export { RtpTcpFramer } from './rtp-tcp-framer.ts';
 export { RtpPsIngest } from './rtp-ps-ingest.ts';
 export type { RtpPsIngestOptions, RtpPsIngestStats } from './rtp-ps-ingest.ts';
 export { RtpReceiver } from './rtp-receiver.ts';
+export { LocalStreamIngest } from './local-stream-ingest.ts';
+export type { LocalStreamIngestOptions } from './local-stream-ingest.ts';
+export { INGEST_FAILED } from './stream-ingest.ts';
+export type { StreamIngest, StreamIngestEvents, StreamIngestStats } from './stream-ingest.ts';
+export { IngestWorkerPool } from './ingest-worker-pool.ts';
+export type { IngestWorkerInfo, IngestWorkerPoolOptions } from './ingest-worker-pool.ts';
 export type { RtpReceiverEvents, RtpReceiverOptions, RtpReceiverStats, RtpTransport } from './rtp-receiver.ts';
 // --- end ingest ---
 // --- outputs and engine ---
-export { createMediaEngine, MediaEngine } from './media-engine.ts';
+export { createMediaEngine, defaultIngestWorkers, MediaEngine } from './media-engine.ts';
 export { MediaStream } from './media-stream.ts';
 export type {
   MediaEngineEvents,

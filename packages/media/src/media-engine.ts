@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { InvalidStateError } from './errors.ts';
@@ -5,7 +6,9 @@ import { createHlsHttpHook } from './hls-server.ts';
 import { MediaStream } from './media-stream.ts';
 import { nmsHost, type PlayerEvent } from './nms-host.ts';
 import { PortPool } from './port-pool.ts';
-import { RtpReceiver } from './rtp-receiver.ts';
+import { IngestWorkerPool } from './ingest-worker-pool.ts';
+import { LocalStreamIngest } from './local-stream-ingest.ts';
+import type { StreamIngest } from './stream-ingest.ts';
 import { TypedEmitter } from '@gb28181/common';
 import type { MediaEngineEvents, MediaEngineOptions, OpenStreamOptions } from './types.ts';
 
@@ -16,14 +19,18 @@ const TICK_MS = 500;
 /**
  * The media composition root: RTP ports, one MediaStream per received stream, node-media-server
  * (RTMP / HTTP-FLV / WS-FLV) and HLS on its HTTP port. Several engines may share one process:
- * they share node-media-server (one per process) and must then agree on its ports.
+ * they share node-media-server (one per process) and must then agree on its ports. With
+ * `ingestWorkers` > 0 each stream's socket, RTP parse, reorder and PS demux run in an ingest worker
+ * thread (IngestWorkerPool); outputs stay here, next to node-media-server.
  */
 export class MediaEngine extends TypedEmitter<MediaEngineEvents> {
-  readonly #o: Required<Omit<MediaEngineOptions, 'logger'>>;
+  readonly #o: Required<Omit<MediaEngineOptions, 'logger' | 'ingestWorkers'>>;
   readonly #log: Logger;
   readonly #pool: PortPool;
   readonly #streams = new Map<string, MediaStream>();
   readonly #opening = new Set<string>();
+  readonly #ingestWorkers: number;
+  #ingest: IngestWorkerPool | null = null;
   #timer: NodeJS.Timeout | null = null;
   #removeHook: () => void = () => {};
   #closed = false;
@@ -42,12 +49,29 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> {
     this.#log = o.logger ?? pino({ level: 'silent' });
     this.emitterLogger = this.#log;
     this.#pool = new PortPool(o.rtpPorts, o.bindIp);
+    this.#ingestWorkers = o.ingestWorkers ?? defaultIngestWorkers();
+    if (!Number.isInteger(this.#ingestWorkers) || this.#ingestWorkers < 0) {
+      throw new TypeError(`ingestWorkers must be an integer >= 0, not ${String(o.ingestWorkers)}`);
+    }
   }
 
   static async create(o: MediaEngineOptions): Promise<MediaEngine> {
     const engine = new MediaEngine(o);
-    await engine.#start();
+    if (engine.#ingestWorkers > 0) {
+      engine.#ingest = await IngestWorkerPool.start({ workers: engine.#ingestWorkers, logger: engine.#log });
+    }
+    try {
+      await engine.#start();
+    } catch (err) {
+      await engine.#ingest?.close();
+      throw err;
+    }
     return engine;
+  }
+
+  /** The ingest worker threads (null when streams are ingested in the main thread, ingestWorkers 0). */
+  get ingestWorkers(): IngestWorkerPool | null {
+    return this.#ingest;
   }
 
   /** Actual HTTP-FLV/WS-FLV/HLS port (resolved when 0 was asked), null when disabled. */
@@ -129,31 +153,36 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> {
     }
     this.#opening.add(o.streamId);
     try {
-      const open = (port: number): Promise<RtpReceiver> =>
-        RtpReceiver.open({ transport: o.transport, bindIp: this.#o.bindIp, port, logger: this.#log });
-      const receiver =
-        o.port !== undefined ? await this.#pool.acquireExact(o.port, open) : (await this.#pool.acquire(open)).value;
-      const poolPort = o.port ?? receiver.port;
+      const ingestOptions = {
+        transport: o.transport,
+        bindIp: this.#o.bindIp,
+        reorderWindow: this.#o.reorderWindow,
+        expectedSsrc: o.expectedSsrc,
+      };
+      const open = (port: number): Promise<StreamIngest> =>
+        this.#ingest
+          ? this.#ingest.open({ ...ingestOptions, port, streamId: o.streamId })
+          : LocalStreamIngest.open({ ...ingestOptions, port, logger: this.#log.child({ streamId: o.streamId }) });
+      const ingest = o.port !== undefined ? await this.#pool.acquireExact(o.port, open) : (await this.#pool.acquire(open)).value;
+      const poolPort = o.port ?? ingest.port;
       let publisher;
       try {
         publisher = nmsHost.publish(`/${APP}/${o.streamId}`);
       } catch (err) {
-        await receiver.close();
+        await ingest.close();
         this.#pool.release(poolPort);
         throw err;
       }
       const stream = new MediaStream({
         streamId: o.streamId,
         transport: o.transport,
-        receiver,
+        ingest,
         publisher,
         hlsDir: this.#hlsDir(o.streamId),
         hls: this.#o.hls,
         noViewerCloseS: this.#o.noViewerCloseS,
         firstPacketTimeoutS: this.#o.firstPacketTimeoutS,
         idleTimeoutS: this.#o.idleTimeoutS,
-        reorderWindow: this.#o.reorderWindow,
-        expectedSsrc: o.expectedSsrc,
         logger: this.#log,
         onClosed: (s, reason) => {
           if (this.#streams.get(s.streamId) === s) this.#streams.delete(s.streamId);
@@ -179,6 +208,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> {
     this.#closing = (async () => {
       if (this.#timer) clearInterval(this.#timer);
       await Promise.allSettled([...this.#streams.values()].map((s) => s.close('engine closed')));
+      await this.#ingest?.close();
       this.#removeHook();
       nmsHost.off('play', this.#onPlay);
       nmsHost.off('donePlay', this.#onDonePlay);
@@ -186,6 +216,11 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> {
     })();
     return this.#closing;
   }
+}
+
+/** Ingest worker threads when none are configured: see MediaEngineOptions.ingestWorkers. */
+export function defaultIngestWorkers(): number {
+  return Math.min(2, availableParallelism());
 }
 
 export function createMediaEngine(opts: MediaEngineOptions): Promise<MediaEngine> {

@@ -4,9 +4,7 @@ import { FlvMuxer } from './flv-muxer.ts';
 import { HlsSegmenter, type LiveHlsSegmenter } from './hls-segmenter.ts';
 import { NativeHlsSegmenter } from './native-hls-segmenter.ts';
 import type { NmsPublisher } from './nms-host.ts';
-import type { RtpPacket } from './rtp-packet.ts';
-import type { RtpReceiver } from './rtp-receiver.ts';
-import { RtpPsIngest } from './rtp-ps-ingest.ts';
+import { INGEST_FAILED, type StreamIngest } from './stream-ingest.ts';
 import { TypedEmitter } from '@gb28181/common';
 import type { MediaStreamEvents, MediaStreamStats, StreamTransport, TimeoutReason } from './types.ts';
 import { ViewerCounter } from './viewer-counter.ts';
@@ -14,23 +12,22 @@ import { ViewerCounter } from './viewer-counter.ts';
 export interface MediaStreamInit {
   streamId: string;
   transport: StreamTransport;
-  receiver: RtpReceiver;
+  /** the receive port and RTP/PS ingest, in this thread or in an ingest worker */
+  ingest: StreamIngest;
   publisher: NmsPublisher;
   hlsDir: string;
   hls: { segmentSeconds: number; playlistSize: number; muxer?: 'native' | 'mediabunny' };
   noViewerCloseS: number;
   firstPacketTimeoutS: number;
   idleTimeoutS: number;
-  reorderWindow: number;
-  expectedSsrc?: number;
   logger: Logger;
   /** The engine forgets the stream and frees its port. */
   onClosed: (stream: MediaStream, reason: string) => void;
 }
 
 /**
- * One received stream: binds to the first RTP source, demuxes PS into access units and feeds
- * the FLV publish (RTMP / HTTP-FLV / WS-FLV) and the HLS segmenter. Owns its timeouts and viewers.
+ * One received stream: its ingest (bound to the first RTP source, PS demuxed into access units)
+ * feeds the FLV publish (RTMP / HTTP-FLV / WS-FLV) and the HLS segmenter. Owns its timeouts and viewers.
  */
 export class MediaStream extends TypedEmitter<MediaStreamEvents> {
   readonly streamId: string;
@@ -39,12 +36,12 @@ export class MediaStream extends TypedEmitter<MediaStreamEvents> {
   readonly hls: LiveHlsSegmenter;
   readonly #init: MediaStreamInit;
   readonly #log: Logger;
-  readonly #ingest: RtpPsIngest;
+  readonly #ingest: StreamIngest;
   readonly #flv: FlvMuxer;
   readonly #viewers: ViewerCounter;
   readonly #openedAt = Date.now();
-  #lastPacketAt = 0;
-  #ssrcMismatch = false;
+  /** lastPacketAt when the idle timeout fired: a later packet re-arms it */
+  #idleAt = 0;
   #sawKeyFrame = false;
   #timedOut: TimeoutReason | null = null;
   #closed = false;
@@ -55,7 +52,7 @@ export class MediaStream extends TypedEmitter<MediaStreamEvents> {
     this.#init = init;
     this.streamId = init.streamId;
     this.transport = init.transport;
-    this.port = init.receiver.port;
+    this.port = init.ingest.port;
     this.#log = init.logger.child({ streamId: init.streamId });
     this.emitterLogger = this.#log;
     this.#flv = new FlvMuxer({
@@ -69,20 +66,20 @@ export class MediaStream extends TypedEmitter<MediaStreamEvents> {
       logger: this.#log,
     };
     this.hls = init.hls.muxer === 'mediabunny' ? new HlsSegmenter(hlsOptions) : new NativeHlsSegmenter(hlsOptions);
-    this.#ingest = new RtpPsIngest({
-      onAccessUnit: (au) => this.#onAccessUnit(au),
-      reorderWindow: init.reorderWindow,
-      logger: this.#log,
-    });
+    this.#ingest = init.ingest;
     this.#viewers = new ViewerCounter({
       hlsWindowMs: Math.max(10_000, 3 * init.hls.segmentSeconds * 1000),
       noViewerCloseMs: init.noViewerCloseS * 1000,
       onChange: (n) => this.safeEmit('viewers', n),
       onNoViewers: () => this.safeEmit('noViewers'),
     });
-    init.receiver.on('packet', (p) => this.#inputRtp(p));
-    init.receiver.on('bound', ({ host, port }) => this.#log.info({ from: `${host}:${port}` }, 'RTP source bound'));
-    init.receiver.on('disconnected', ({ reason }) => this.#log.info({ reason }, 'RTP connection ended'));
+    init.ingest.on('accessUnit', (au) => this.#onAccessUnit(au));
+    init.ingest.on('bound', ({ host, port }) => this.#log.info({ from: `${host}:${port}` }, 'RTP source bound'));
+    init.ingest.on('disconnected', ({ reason }) => this.#log.info({ reason }, 'RTP connection ended'));
+    init.ingest.on('failed', ({ reason }) => {
+      this.#log.error({ reason }, 'stream ingest failed; closing the stream');
+      void this.close(INGEST_FAILED);
+    });
   }
 
   get closed(): boolean {
@@ -97,21 +94,11 @@ export class MediaStream extends TypedEmitter<MediaStreamEvents> {
   /** tcp-active: dial the device after its 200 OK. */
   async connect(host: string, port: number): Promise<void> {
     if (this.transport !== 'tcp-active') throw new TypeError(`connect() needs transport tcp-active, not ${this.transport}`);
-    await this.#init.receiver.connect(host, port);
-  }
-
-  #inputRtp(packet: RtpPacket): void {
-    if (this.#closed) return;
-    if (this.#init.expectedSsrc !== undefined && packet.ssrc !== this.#init.expectedSsrc && !this.#ssrcMismatch) {
-      this.#ssrcMismatch = true;
-      this.#log.info({ expected: this.#init.expectedSsrc, got: packet.ssrc }, 'SSRC differs from the SDP answer');
-    }
-    this.#lastPacketAt = Date.now();
-    if (this.#timedOut === 'idle') this.#timedOut = null;
-    this.#ingest.input(packet);
+    await this.#ingest.connect(host, port);
   }
 
   #onAccessUnit(au: AccessUnit): void {
+    if (this.#closed) return;
     if (au.kind === 'video' && au.key && !this.#sawKeyFrame) {
       this.#sawKeyFrame = true;
       this.safeEmit('firstKeyFrame');
@@ -129,33 +116,43 @@ export class MediaStream extends TypedEmitter<MediaStreamEvents> {
   tick(now: number): void {
     if (this.#closed) return;
     this.#viewers.tick();
-    if (this.#init.receiver.stats.firstPacketAt === undefined) {
+    const { firstPacketAt, lastPacketAt = 0 } = this.#ingest.stats();
+    if (firstPacketAt === undefined) {
       if (this.#timedOut === null && now - this.#openedAt >= this.#init.firstPacketTimeoutS * 1000) {
         this.#timedOut = 'no-first-packet';
         this.safeEmit('timeout', { reason: 'no-first-packet' });
       }
-    } else if (this.#timedOut === null && now - this.#lastPacketAt >= this.#init.idleTimeoutS * 1000) {
+      return;
+    }
+    if (this.#timedOut === 'idle' && lastPacketAt > this.#idleAt) this.#timedOut = null;
+    if (this.#timedOut === null && now - lastPacketAt >= this.#init.idleTimeoutS * 1000) {
       this.#timedOut = 'idle';
-      // the source stopped: deliver what is held back and end the HLS playlist (#EXT-X-ENDLIST)
-      this.#ingest.flush();
-      void this.hls.finish();
-      this.safeEmit('timeout', { reason: 'idle' });
+      this.#idleAt = lastPacketAt;
+      // the source stopped: deliver what is held back (a worker sends it first), then end the
+      // HLS playlist (#EXT-X-ENDLIST)
+      this.#ingest
+        .flush()
+        .catch((err: unknown) => this.#log.warn({ err }, 'ingest flush failed'))
+        .then(() => {
+          if (this.#closed) return;
+          void this.hls.finish();
+          this.safeEmit('timeout', { reason: 'idle' });
+        });
     }
   }
 
   stats(): MediaStreamStats {
-    const ingest = this.#ingest.stats;
-    const rx = this.#init.receiver.stats;
+    const ingest = this.#ingest.stats();
     const out: MediaStreamStats = {
-      firstPacketAt: rx.firstPacketAt,
-      firstPacketFrom: rx.source,
+      firstPacketAt: ingest.firstPacketAt,
+      firstPacketFrom: ingest.source,
       packets: ingest.packets,
-      bytes: rx.bytes,
+      bytes: ingest.bytes,
       lost: ingest.lost,
       frames: ingest.frames,
       viewers: this.#viewers.count,
       viewersByProtocol: this.#viewers.byProtocol(),
-      droppedPackets: rx.dropped,
+      droppedPackets: ingest.dropped,
     };
     if (ingest.videoCodec) {
       out.video = { codec: ingest.videoCodec };
@@ -176,7 +173,7 @@ export class MediaStream extends TypedEmitter<MediaStreamEvents> {
       this.#log.info({ reason }, 'stream closed');
       this.#flv.close();
       this.#init.publisher.end();
-      await Promise.allSettled([this.#init.receiver.close(), this.hls.destroy()]);
+      await Promise.allSettled([this.#ingest.close(), this.hls.destroy()]);
       this.#init.onClosed(this, reason);
       this.safeEmit('close', { reason });
     })();

@@ -59,6 +59,9 @@ export class RtpReceiver extends TypedEmitter<RtpReceiverEvents> {
   #conn?: net.Socket;
   #closed = false;
   #closing?: Promise<void>;
+  /** UDP: the source bound to (the first sender) */
+  #boundAddress = '';
+  #boundPort = -1;
 
   private constructor(o: RtpReceiverOptions) {
     super();
@@ -141,8 +144,8 @@ export class RtpReceiver extends TypedEmitter<RtpReceiverEvents> {
   }
 
   #onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    const from = `${rinfo.address}:${rinfo.port}`;
-    if (this.stats.source !== undefined && this.stats.source !== from) {
+    // compared field by field: building the ip:port string for each datagram costs at 50k datagrams/s
+    if (this.stats.source !== undefined && (rinfo.port !== this.#boundPort || rinfo.address !== this.#boundAddress)) {
       this.stats.dropped++;
       return;
     }
@@ -150,10 +153,13 @@ export class RtpReceiver extends TypedEmitter<RtpReceiverEvents> {
     const pkt = parseRtpPacket(msg);
     if (!pkt) {
       this.stats.dropped++;
-      this.#log.debug({ from, length: msg.length }, 'not an RTP packet; dropped');
+      this.#log.debug({ from: `${rinfo.address}:${rinfo.port}`, length: msg.length }, 'not an RTP packet; dropped');
       return;
     }
     if (this.stats.source === undefined) {
+      const from = `${rinfo.address}:${rinfo.port}`;
+      this.#boundAddress = rinfo.address;
+      this.#boundPort = rinfo.port;
       this.stats.source = from;
       this.#log.debug({ from, port: this.#port }, 'rtp source bound');
       this.safeEmit('bound', { host: rinfo.address, port: rinfo.port });

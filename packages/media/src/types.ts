@@ -27,6 +27,16 @@ export interface MediaEngineOptions {
   idleTimeoutS?: number;
   /** RTP packets held back waiting for a missing one (default 32). */
   reorderWindow?: number;
+  /**
+   * Worker threads that run the receive sockets, RTP parse, reorder and PS demux (GB_MEDIA_INGEST_WORKERS).
+   * Access units come back to the main thread, where FLV/node-media-server and HLS run.
+   * 0 = everything in the main thread. Default min(2, os.availableParallelism()): on 2 cores (sender
+   * included, bench/media-streams.ts --workers K) all three kept up with 300 streams; at 350 the main
+   * thread (K=0) and the single worker (K=1) were full and fell behind, 2 workers were not. The CPU
+   * per stream is the same (~0.42 % of a core); with workers the main thread keeps only ~0.07 of it,
+   * so one worker carries roughly 400 streams and the main thread over 1,000: raise it on big hosts.
+   */
+  ingestWorkers?: number;
   logger?: Logger;
 }
 

@@ -24,6 +24,8 @@ export async function testEngine(over: Partial<MediaEngineOptions> = {}): Promis
     noViewerCloseS: 60,
     firstPacketTimeoutS: 60,
     idleTimeoutS: 1,
+    // GB_TEST_INGEST_WORKERS=K runs the same tests with the ingest in K worker threads
+    ingestWorkers: Number(process.env.GB_TEST_INGEST_WORKERS ?? 0),
     logger: pino({ level: process.env.TEST_LOG ?? 'silent' }),
     ...over,
   });
