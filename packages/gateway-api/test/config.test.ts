@@ -147,12 +147,18 @@ describe('loadConfig()', () => {
     assert.equal(c.sipPort, 5060);
   });
 
+  it('takes GB_MEDIA_INGEST_WORKERS from 0 (main thread) to 64 and names it when out of range', () => {
+    assert.equal(loadConfig({ GB_DATA_DIR: dataDir(), GB_MEDIA_INGEST_WORKERS: '0' }, { persistSecrets: false }).mediaIngestWorkers, 0);
+    assert.equal(loadConfig({ GB_DATA_DIR: dataDir(), GB_MEDIA_INGEST_WORKERS: '3' }, { persistSecrets: false }).mediaIngestWorkers, 3);
+    assert.match(configError({ GB_DATA_DIR: dataDir(), GB_MEDIA_INGEST_WORKERS: '65' }).message, /GB_MEDIA_INGEST_WORKERS/);
+  });
+
   it('knows every key of the configuration table', () => {
     for (const key of ['GB_CONFIG', 'GB_DATA_DIR', 'DATABASE_URL', 'REDIS_URL', 'GB_SERVER_ID', 'GB_SIP_HOST', 'GB_SIP_PORT', 'GB_SIP_PUBLIC_IP',
       'GB_REGISTER_POLICY', 'GB_SIP_PASSWORD', 'GB_KEEPALIVE_TIMEOUT_S', 'GB_API_HOST', 'GB_API_PORT', 'GB_API_TOKEN', 'GB_API_AUTH',
       'GB_MEDIA_IP', 'GB_RTP_PORTS', 'GB_MEDIA_HTTP_PORT', 'GB_MEDIA_RTMP_PORT', 'GB_MEDIA_PUBLIC_URL', 'GB_NO_VIEWER_CLOSE_S',
       'GB_PLAY_TIMEOUT_S', 'GB_LOG_LEVEL', 'GB_SIP_NONCE_SECRET', 'GB_WEBHOOK_URLS', 'GB_WEBHOOK_SECRET',
-      'GB_PLAY_WAIT_KEYFRAME_S', 'GB_RECORDS_TIMEOUT_S']) {
+      'GB_PLAY_WAIT_KEYFRAME_S', 'GB_RECORDS_TIMEOUT_S', 'GB_MEDIA_INGEST_WORKERS']) {
       assert.ok((configKeys as string[]).includes(key), key);
     }
   });

@@ -6,6 +6,7 @@ import { NativeHlsSegmenter } from './native-hls-segmenter.ts';
 import type { NmsPublisher } from './nms-host.ts';
 import { INGEST_FAILED, type StreamIngest } from './stream-ingest.ts';
 import { TypedEmitter } from '@gb28181/common';
+import { TimelineContinuity } from './timeline-continuity.ts';
 import type { MediaStreamEvents, MediaStreamStats, StreamTransport, TimeoutReason } from './types.ts';
 import { ViewerCounter } from './viewer-counter.ts';
 
@@ -43,6 +44,7 @@ export class MediaStream extends TypedEmitter<MediaStreamEvents> {
   /** lastPacketAt when the idle timeout fired: a later packet re-arms it */
   #idleAt = 0;
   #sawKeyFrame = false;
+  readonly #timeline = new TimelineContinuity();
   #timedOut: TimeoutReason | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
@@ -99,6 +101,9 @@ export class MediaStream extends TypedEmitter<MediaStreamEvents> {
 
   #onAccessUnit(au: AccessUnit): void {
     if (this.#closed) return;
+    const jumps = this.#timeline.jumps;
+    this.#timeline.apply(au);
+    if (this.#timeline.jumps !== jumps) this.#log.info({ jumps: this.#timeline.jumps }, 'source timestamps jumped; outputs continue');
     if (au.kind === 'video' && au.key && !this.#sawKeyFrame) {
       this.#sawKeyFrame = true;
       this.safeEmit('firstKeyFrame');

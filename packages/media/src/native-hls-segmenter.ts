@@ -22,6 +22,12 @@ interface Segment {
   discontinuity: boolean;
 }
 
+/**
+ * A segment is cut at a key frame once this big even if its timestamps say it is short: a source
+ * whose clock stands still must not grow one segment without end.
+ */
+const MAX_SEGMENT_BYTES = 32 * 1024 * 1024;
+
 /** 1.4 s, as ffmpeg: keeps PTS above PCR and away from zero. */
 const TS_OFFSET = 126000;
 
@@ -41,6 +47,7 @@ export class NativeHlsSegmenter implements LiveHlsSegmenter {
   #aacSeen = false;
   #base = 0;
   #parts: Buffer[] = [];
+  #segBytes = 0;
   #segStart = -1;
   #lastVideoDts = 0;
   #lastVideoDuration = 3600;
@@ -122,8 +129,8 @@ export class NativeHlsSegmenter implements LiveHlsSegmenter {
     const dts = au.dts - this.#base + TS_OFFSET;
     const pts = au.pts - this.#base + TS_OFFSET;
     if (au.kind === 'video') {
-      if (au.key && this.#segStart >= 0 && au.dts - this.#segStart >= this.#o.segmentSeconds * 90000 - 4500) {
-        this.#cut(au.dts);
+      if (au.key && this.#segStart >= 0 && (au.dts - this.#segStart >= this.#o.segmentSeconds * 90000 - 4500 || this.#segBytes >= MAX_SEGMENT_BYTES)) {
+        this.#cut(Math.max(au.dts, this.#segStart + 1));
       }
       if (this.#segStart < 0) {
         if (!au.key) return;
@@ -133,10 +140,15 @@ export class NativeHlsSegmenter implements LiveHlsSegmenter {
       if (au.dts > this.#lastVideoDts && this.#videoFrames > 0) this.#lastVideoDuration = au.dts - this.#lastVideoDts;
       this.#lastVideoDts = au.dts;
       this.#videoFrames++;
-      this.#parts.push(ts.video(au.data, pts, dts, au.key));
+      this.#push(ts.video(au.data, pts, dts, au.key));
     } else if (this.#segStart >= 0 && au.dts >= this.#base) {
-      this.#parts.push(ts.audio(au.data, pts));
+      this.#push(ts.audio(au.data, pts));
     }
+  }
+
+  #push(part: Buffer): void {
+    this.#parts.push(part);
+    this.#segBytes += part.length;
   }
 
   /** Closes the current segment at `endDts` (the next segment's first video dts). */
@@ -145,6 +157,7 @@ export class NativeHlsSegmenter implements LiveHlsSegmenter {
     // kept as the PES buffers they are: written with writev, never concatenated
     const data = this.#parts;
     this.#parts = [];
+    this.#segBytes = 0;
     const slabs = this.#slabs.seal();
     const duration = (endDts - this.#segStart) / 90000;
     this.#segStart = -1;
