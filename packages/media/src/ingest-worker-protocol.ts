@@ -53,9 +53,9 @@ const CODECS = ['h264', 'h265', 'aac', 'g711a', 'g711u'] as const;
 const CODEC_INDEX: Record<AccessUnit['codec'], number> = { h264: 0, h265: 1, aac: 2, g711a: 3, g711u: 4 };
 
 /** stream, codec, flags (1 video, 2 key), pts, dts, offset, length */
-export const UNIT_FIELDS = 7;
+const UNIT_FIELDS = 7;
 /** stream, packets, bytes, lost, frames, dropped, firstPacketAt, lastPacketAt (0 = none yet) */
-export const STAT_FIELDS = 8;
+const STAT_FIELDS = 8;
 
 /** Worker side: collects units, stats and events until `take()`. */
 export class IngestBatchWriter {

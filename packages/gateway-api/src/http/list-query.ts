@@ -22,8 +22,8 @@ interface SqliteCaches {
 const sqliteCaches = new WeakMap<DataSource, SqliteCaches>();
 
 /**
- * One page of the resource's table (named as the resource). `scope` adds equality conditions the route imposes (a device's channels);
- * its fields must be whitelisted in `resource` like any filter.
+ * One page of the resource's table (named as the resource). `scope` adds equality conditions the
+ * route imposes (a device's channels); its fields must be whitelisted in `resource` like any filter.
  */
 export async function listRows(
   ds: DataSource,
