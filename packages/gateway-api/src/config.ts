@@ -105,6 +105,9 @@ export const configSchema = z.object({
   GB_MEDIA_HTTP_PORT: port().optional(),
   GB_MEDIA_RTMP_PORT: port().optional(),
   GB_MEDIA_INGEST_WORKERS: integer(0, 64).optional(),
+  GB_MEDIA_AUTH: onOff().optional(),
+  GB_MEDIA_PLAY_SECRET: text('a secret of at least 16 characters').min(16, { error: 'must be a secret of at least 16 characters' }).optional(),
+  GB_MEDIA_URL_TTL_S: integer(60, 31_536_000).optional(),
   GB_MEDIA_PUBLIC_URL: text('an http(s) URL').regex(/^https?:\/\/[^/]+/, { error: 'must be an http(s) URL' }).optional(),
   GB_NO_VIEWER_CLOSE_S: integer(0, 86400).optional(),
   GB_PLAY_TIMEOUT_S: integer(1, 600).optional(),
@@ -158,6 +161,10 @@ export interface Config {
   mediaPublicUrl: string;
   /** worker threads for RTP/PS ingest; 0 = main thread; unset = the media engine's default, min(2, cores) */
   mediaIngestWorkers?: number;
+  /** key of the `sign` every play URL needs (GB_MEDIA_AUTH on, the default); '' = media URLs are open */
+  mediaPlaySecret: string;
+  /** how long a signed play URL can be opened (a player already playing is not cut) */
+  mediaUrlTtlS: number;
   noViewerCloseS: number;
   playTimeoutS: number;
   /** once media flows, answer a play after this long even without a key frame (default = playTimeoutS) */
@@ -218,6 +225,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
     generated.nonceSecret = s.created;
   }
 
+  let mediaPlaySecret = '';
+  if (c.GB_MEDIA_AUTH ?? true) mediaPlaySecret = c.GB_MEDIA_PLAY_SECRET ?? readOrCreateSecret(dataDir, 'media-play-secret', 32, persist).value;
+
   return {
     configFile,
     dataDir,
@@ -241,6 +251,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
     mediaHttpPort,
     mediaRtmpPort: c.GB_MEDIA_RTMP_PORT ?? 1935,
     mediaIngestWorkers: c.GB_MEDIA_INGEST_WORKERS,
+    mediaPlaySecret,
+    mediaUrlTtlS: c.GB_MEDIA_URL_TTL_S ?? 86_400,
     mediaPublicUrl: (c.GB_MEDIA_PUBLIC_URL ?? `http://${sipPublicIp}:${mediaHttpPort}`).replace(/\/+$/, ''),
     noViewerCloseS: c.GB_NO_VIEWER_CLOSE_S ?? 300,
     playTimeoutS: c.GB_PLAY_TIMEOUT_S ?? 10,

@@ -65,6 +65,7 @@ export function createPlatformHooks(): PlatformHooks & { events: EventBus } {
         noViewerCloseS: c.noViewerCloseS,
         firstPacketTimeoutS: c.playTimeoutS,
         ingestWorkers: c.mediaIngestWorkers,
+        playSecret: c.mediaPlaySecret,
         logger: ctx.logger.child({ part: 'media' }),
       });
       return {

@@ -62,11 +62,14 @@ describe('loadConfig()', () => {
     assert.equal(second.generated.nonceSecret, false);
   });
 
-  it('takes GB_API_TOKEN as a comma-separated list and GB_SIP_NONCE_SECRET as given, writing no files', () => {
+  it('takes GB_API_TOKEN as a comma-separated list, GB_SIP_NONCE_SECRET and GB_MEDIA_PLAY_SECRET as given, writing no files', () => {
     const d = dataDir();
-    const c = loadConfig({ GB_DATA_DIR: d, GB_API_TOKEN: 'tok-one,tok-two', GB_SIP_NONCE_SECRET: 'a-shared-secret-of-32-characters' });
+    const c = loadConfig({
+      GB_DATA_DIR: d, GB_API_TOKEN: 'tok-one,tok-two', GB_SIP_NONCE_SECRET: 'a-shared-secret-of-32-characters', GB_MEDIA_PLAY_SECRET: 'a-play-secret-0123456789',
+    });
     assert.deepEqual(c.apiTokens, ['tok-one', 'tok-two']);
     assert.equal(c.sipNonceSecret, 'a-shared-secret-of-32-characters');
+    assert.equal(c.mediaPlaySecret, 'a-play-secret-0123456789');
     assert.throws(() => statSync(d));
   });
 
@@ -153,12 +156,24 @@ describe('loadConfig()', () => {
     assert.match(configError({ GB_DATA_DIR: dataDir(), GB_MEDIA_INGEST_WORKERS: '65' }).message, /GB_MEDIA_INGEST_WORKERS/);
   });
 
+  it('signs media URLs by default with a secret kept in the data dir; GB_MEDIA_AUTH=off opens them', () => {
+    const dir = dataDir();
+    const first = loadConfig({ GB_DATA_DIR: dir });
+    assert.ok(first.mediaPlaySecret.length >= 32);
+    assert.equal(loadConfig({ GB_DATA_DIR: dir }).mediaPlaySecret, first.mediaPlaySecret, 'same secret after a restart');
+    assert.equal(first.mediaUrlTtlS, 86_400);
+    assert.equal(loadConfig({ GB_DATA_DIR: dir, GB_MEDIA_PLAY_SECRET: 'shared-by-all-nodes-123' }).mediaPlaySecret, 'shared-by-all-nodes-123');
+    assert.equal(loadConfig({ GB_DATA_DIR: dir, GB_MEDIA_AUTH: 'off' }).mediaPlaySecret, '');
+    assert.match(configError({ GB_DATA_DIR: dir, GB_MEDIA_PLAY_SECRET: 'short' }).message, /GB_MEDIA_PLAY_SECRET/);
+    assert.match(configError({ GB_DATA_DIR: dir, GB_MEDIA_URL_TTL_S: '5' }).message, /GB_MEDIA_URL_TTL_S/);
+  });
+
   it('knows every key of the configuration table', () => {
     for (const key of ['GB_CONFIG', 'GB_DATA_DIR', 'DATABASE_URL', 'REDIS_URL', 'GB_SERVER_ID', 'GB_SIP_HOST', 'GB_SIP_PORT', 'GB_SIP_PUBLIC_IP',
       'GB_REGISTER_POLICY', 'GB_SIP_PASSWORD', 'GB_KEEPALIVE_TIMEOUT_S', 'GB_API_HOST', 'GB_API_PORT', 'GB_API_TOKEN', 'GB_API_AUTH',
       'GB_MEDIA_IP', 'GB_RTP_PORTS', 'GB_MEDIA_HTTP_PORT', 'GB_MEDIA_RTMP_PORT', 'GB_MEDIA_PUBLIC_URL', 'GB_NO_VIEWER_CLOSE_S',
       'GB_PLAY_TIMEOUT_S', 'GB_LOG_LEVEL', 'GB_SIP_NONCE_SECRET', 'GB_WEBHOOK_URLS', 'GB_WEBHOOK_SECRET',
-      'GB_PLAY_WAIT_KEYFRAME_S', 'GB_RECORDS_TIMEOUT_S', 'GB_MEDIA_INGEST_WORKERS']) {
+      'GB_PLAY_WAIT_KEYFRAME_S', 'GB_RECORDS_TIMEOUT_S', 'GB_MEDIA_INGEST_WORKERS', 'GB_MEDIA_AUTH', 'GB_MEDIA_PLAY_SECRET', 'GB_MEDIA_URL_TTL_S']) {
       assert.ok((configKeys as string[]).includes(key), key);
     }
   });

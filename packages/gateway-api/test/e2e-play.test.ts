@@ -107,7 +107,9 @@ describe('live and playback end to end', { timeout: 150_000 }, () => {
       const played = await gw.request<StreamView>('POST', `/channels/${cam.channelId}/streams`, { replay: 0 });
       assert.equal(played.status, 200, JSON.stringify(played) + gw.output().slice(-2000));
       const s = played.data;
-      assert.match(s.flv, new RegExp(`/rtp/${s.streamid}\\.flv$`));
+      // signed by default (GB_MEDIA_AUTH on): the URL works as returned, and not without its sign
+      assert.match(s.flv, new RegExp(`/rtp/${s.streamid}\\.flv\\?sign=\\d+-[0-9a-f]{32}$`));
+      assert.equal((await fetch(s.http.split('?')[0]!)).status, 403);
       const playMs = Date.now() - t0;
 
       const again = await gw.request<StreamView>('POST', `/channels/${cam.channelId}/streams`, { replay: 0 });

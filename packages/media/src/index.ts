@@ -37,6 +37,7 @@ export type {
   TimeoutReason,
 } from './types.ts';
 export { InvalidStateError, PortInUseError, PortPoolExhaustedError } from './errors.ts';
+export { signPlay, verifyPlay } from './play-signature.ts';
 export { FlvMuxer, encodeFlvTag, flvFileHeader } from './flv-muxer.ts';
 export type { FlvTag } from './flv-muxer.ts';
 export { HlsSegmenter } from './hls-segmenter.ts';

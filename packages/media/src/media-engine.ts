@@ -44,6 +44,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> {
       firstPacketTimeoutS: 10,
       idleTimeoutS: 10,
       reorderWindow: 32,
+      playSecret: '',
       ...o,
     };
     this.#log = o.logger ?? pino({ level: 'silent' });
@@ -93,6 +94,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> {
       httpPort: this.#o.httpPort,
       rtmpPort: this.#o.rtmpPort,
       dataDir: this.#o.dataDir,
+      playSecret: this.#o.playSecret,
       logger: this.#log,
     });
     nmsHost.on('play', this.#onPlay);
@@ -106,8 +108,9 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> {
           playlist: () => s.hls.playlist,
           pendingSegment: (name) => s.hls.pendingSegment(name),
           touch: (c) => s.viewerCounter.touchHls(c),
+          watching: (c) => s.viewerCounter.watchingHls(c),
         };
-      }),
+      }, this.#o.playSecret),
     );
     this.#timer = setInterval(() => {
       const now = Date.now();

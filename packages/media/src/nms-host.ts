@@ -161,6 +161,8 @@ export interface NmsHostOptions {
   /** 0 = an ephemeral port, null = no RTMP listener */
   rtmpPort: number | null;
   dataDir: string;
+  /** '' = plays are open; otherwise node-media-server's play auth with this secret */
+  playSecret?: string;
   logger: Logger;
 }
 
@@ -360,6 +362,7 @@ export class NmsHost extends TypedEmitter<NmsHostEvents> {
       store: { path: join(opts.dataDir, 'nms-store') },
       webadmin: { enable: false },
     };
+    if (opts.playSecret) config.auth = { play: true, publish: false, secret: opts.playSecret };
     if (httpPort !== null) config.http = { port: httpPort };
     if (rtmpPort !== null) config.rtmp = { port: rtmpPort };
     // its constructor forces debug level and prints with console.log; route it into our logger

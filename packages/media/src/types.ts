@@ -25,6 +25,12 @@ export interface MediaEngineOptions {
   firstPacketTimeoutS?: number;
   /** 'timeout' {reason:'idle'} when packets stop for this long (default 10). */
   idleTimeoutS?: number;
+  /**
+   * When set, every play needs a `sign` query parameter made with this secret (play-signature.ts):
+   * node-media-server checks HTTP-FLV, WS-FLV and RTMP, the HLS handler checks playlists and segments.
+   * Shared by the engines of one process (one node-media-server). Default '' = open.
+   */
+  playSecret?: string;
   /** RTP packets held back waiting for a missing one (default 32). */
   reorderWindow?: number;
   /**

@@ -50,6 +50,11 @@ export class ViewerCounter {
   }
 
   /** A HLS request from `clientKey` (address + user agent). */
+  /** An HLS client seen within the window. */
+  watchingHls(clientKey: string): boolean {
+    return this.#hls.has(clientKey);
+  }
+
   touchHls(clientKey: string): void {
     const isNew = !this.#hls.has(clientKey);
     this.#hls.set(clientKey, this.#now());

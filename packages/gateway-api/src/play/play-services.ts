@@ -41,7 +41,7 @@ export async function startPlayServices(o: PlayServicesOptions): Promise<PlaySer
     serverId: c.serverId,
     mediaIp: c.mediaIp,
     nodeId,
-    urls: { mediaPublicUrl: c.mediaPublicUrl, rtmpPort: c.mediaRtmpPort },
+    urls: { mediaPublicUrl: c.mediaPublicUrl, rtmpPort: c.mediaRtmpPort, playSecret: c.mediaPlaySecret, urlTtlS: c.mediaUrlTtlS },
     playTimeoutS: c.playTimeoutS,
     waitKeyFrameS: c.playWaitKeyFrameS,
     events: o.events,
