@@ -4,6 +4,15 @@ import dgram from 'node:dgram';
 import { createSimulator } from '../src/index.ts';
 import { SERVER_ID, startServer, waitFor } from './support/server.ts';
 
+/** A bare UDP socket that talks to the simulated device the way a server would, keeping every reply. */
+async function udpProbe(): Promise<{ probe: dgram.Socket; replies: string[] }> {
+  const probe = dgram.createSocket('udp4');
+  const replies: string[] = [];
+  probe.on('message', (m) => replies.push(m.toString('latin1')));
+  await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
+  return { probe, replies };
+}
+
 for (const transport of ['udp', 'tcp'] as const) {
   test(`simulator.start() registers every device with digest over ${transport}, and keepalives reach the server`, async () => {
     const server = await startServer({ passwords: () => 'pw-all' });
@@ -63,10 +72,7 @@ test('a device with the wrong password is refused and counted as a failure', asy
 test('garbage, headerless requests and requests for unknown ids are dropped or refused without stopping the device', async () => {
   const server = await startServer({ passwords: () => 'x' });
   const sim = await createSimulator({ server: { host: '127.0.0.1', port: server.port }, devices: 1, password: 'x' });
-  const probe = dgram.createSocket('udp4');
-  const replies: string[] = [];
-  probe.on('message', (m) => replies.push(m.toString('latin1')));
-  await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
+  const { probe, replies } = await udpProbe();
   try {
     await sim.start();
     const port = sim.devices[0]!.link.localPort;
@@ -92,10 +98,7 @@ test('garbage, headerless requests and requests for unknown ids are dropped or r
 test('a retransmitted query MESSAGE gets the same 200 again and is answered only once', async () => {
   const server = await startServer({ passwords: () => 'x' });
   const sim = await createSimulator({ server: { host: '127.0.0.1', port: server.port }, devices: 1, password: 'x' });
-  const probe = dgram.createSocket('udp4');
-  const replies: string[] = [];
-  probe.on('message', (m) => replies.push(m.toString('latin1')));
-  await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
+  const { probe, replies } = await udpProbe();
   try {
     await sim.start();
     let answered = 0;

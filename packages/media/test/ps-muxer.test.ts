@@ -28,37 +28,23 @@ function startCodesAt(buf: Buffer): number[] {
   return ids;
 }
 
-test('PsMuxer output of the 10 s H.264 fixture is read by ffprobe as h264 640x360 with 250 frames', async () => {
-  const es = await readFile(await ensureFixture({ codec: 'h264' }));
-  const aus = splitAnnexBAccessUnits(es, 'h264', 25);
-  assert.equal(aus.length, 250);
-  assert.equal(aus.filter((a) => a.key).length, 5);
-  const mux = new PsMuxer();
-  const dir = await mkdtemp(join(tmpdir(), 'ps-muxer-'));
-  try {
-    const file = join(dir, 'out.ps');
-    await writeFile(file, Buffer.concat(aus.map((a) => mux.mux(a))));
-    assert.deepEqual(await ffprobeFrames(file), { codec: 'h264', width: 640, height: 360, frames: 250 });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
-
-test('PsMuxer output of the H.265 fixture is read by ffprobe as hevc with 250 frames', async () => {
-  const es = await readFile(await ensureFixture({ codec: 'h265' }));
-  const aus = splitAnnexBAccessUnits(es, 'h265', 25);
-  assert.equal(aus.length, 250);
-  assert.equal(aus.filter((a) => a.key).length, 5);
-  const mux = new PsMuxer();
-  const dir = await mkdtemp(join(tmpdir(), 'ps-muxer-'));
-  try {
-    const file = join(dir, 'out.ps');
-    await writeFile(file, Buffer.concat(aus.map((a) => mux.mux(a))));
-    assert.deepEqual(await ffprobeFrames(file), { codec: 'hevc', width: 640, height: 360, frames: 250 });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+for (const [codec, probed] of [['h264', 'h264'], ['h265', 'hevc']] as const) {
+  test(`PsMuxer output of the 10 s ${codec} fixture is read by ffprobe as ${probed} 640x360 with 250 frames`, async () => {
+    const es = await readFile(await ensureFixture({ codec }));
+    const aus = splitAnnexBAccessUnits(es, codec, 25);
+    assert.equal(aus.length, 250);
+    assert.equal(aus.filter((a) => a.key).length, 5);
+    const mux = new PsMuxer();
+    const dir = await mkdtemp(join(tmpdir(), 'ps-muxer-'));
+    try {
+      const file = join(dir, 'out.ps');
+      await writeFile(file, Buffer.concat(aus.map((a) => mux.mux(a))));
+      assert.deepEqual(await ffprobeFrames(file), { codec: probed, width: 640, height: 360, frames: 250 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+}
 
 test('PsMuxer.mux() puts pack, system header and PSM before a key frame and only a pack before others', () => {
   const mux = new PsMuxer({ videoCodec: 'h264' });

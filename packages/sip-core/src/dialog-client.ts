@@ -118,23 +118,9 @@ export class DialogClient implements DialogOwner {
   sendInDialog(state: DialogState, method: 'BYE' | 'INFO', body?: { type: string; content: string }): Promise<SipMessage> {
     if (this.#closed) return Promise.reject(new InvalidStateError('sip server closed'));
     state.cseq += 1;
-    const ep = this.o.endpoint;
     const to = this.o.currentPeer(state.deviceId) ?? { host: state.host, port: state.port, transport: state.transport };
-    const rq: SipMessage = {
-      method,
-      uri: state.remoteTarget,
-      version: '2.0',
-      headers: {
-        via: ep.via(to.transport),
-        from: { uri: state.localUri, params: { tag: state.localTag } },
-        to: { uri: state.remoteUri, params: state.remoteTag ? { tag: state.remoteTag } : {} },
-        'call-id': state.callId,
-        cseq: { seq: state.cseq, method },
-        contact: ep.contact(),
-        'max-forwards': '70',
-        'user-agent': USER_AGENT,
-      },
-    };
+    const rq = this.#inDialogRequest(state, method, state.cseq, to.transport);
+    rq.headers['user-agent'] = USER_AGENT;
     if (body) {
       rq.headers['content-type'] = body.type;
       rq.content = body.content;
@@ -187,24 +173,30 @@ export class DialogClient implements DialogOwner {
   }
 
   #sendAck(state: DialogState, seq: number): void {
+    this.o.transport.send(this.#inDialogRequest(state, 'ACK', seq, state.transport), {
+      host: state.host,
+      port: state.port,
+      transport: state.transport,
+    });
+  }
+
+  /** A request within the dialog `state` describes: its target, tags, Call-ID and the given CSeq. */
+  #inDialogRequest(state: DialogState, method: string, seq: number, transport: Peer['transport']): SipMessage {
     const ep = this.o.endpoint;
-    this.o.transport.send(
-      {
-        method: 'ACK',
-        uri: state.remoteTarget,
-        version: '2.0',
-        headers: {
-          via: ep.via(state.transport),
-          from: { uri: state.localUri, params: { tag: state.localTag } },
-          to: { uri: state.remoteUri, params: state.remoteTag ? { tag: state.remoteTag } : {} },
-          'call-id': state.callId,
-          cseq: { seq, method: 'ACK' },
-          contact: ep.contact(),
-          'max-forwards': '70',
-        },
+    return {
+      method,
+      uri: state.remoteTarget,
+      version: '2.0',
+      headers: {
+        via: ep.via(transport),
+        from: { uri: state.localUri, params: { tag: state.localTag } },
+        to: { uri: state.remoteUri, params: state.remoteTag ? { tag: state.remoteTag } : {} },
+        'call-id': state.callId,
+        cseq: { seq, method },
+        contact: ep.contact(),
+        'max-forwards': '70',
       },
-      { host: state.host, port: state.port, transport: state.transport },
-    );
+    };
   }
 
   /** INVITE timed out: CANCEL it and remember the call so a late 2xx is hung up. */
