@@ -1,4 +1,5 @@
 import { TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { trigramIndexed, trigramTable } from './trigram-names.ts';
 
 // What the list API needs to stay fast on large tables (bench/api.ts, 100,000 channels):
 // - compound indexes for the console's common "filter by one column, sort by another" pages;
@@ -17,8 +18,6 @@ const compound: [table: string, columns: string[]][] = [
 export const versionedTables = ['devices', 'channels', 'streams'] as const;
 const events = ['insert', 'update', 'delete'] as const;
 /** [table, column]: each gets the FTS5 table `<table>_<column>_trigram`. */
-export const trigramIndexed = [['channels', 'name'], ['devices', 'name']] as const;
-export const trigramTable = (table: string, column: string) => `${table}_${column}_trigram`;
 
 export const compoundIndexName = (table: string, columns: string[]) => `IDX_${table}_${columns.join('_')}`;
 

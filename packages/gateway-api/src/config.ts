@@ -100,6 +100,7 @@ export const configSchema = z.object({
     error: 'must be a comma-separated list of printable tokens',
   }).optional(),
   GB_API_AUTH: onOff().optional(),
+  GB_API_LIST_WORKER: onOff().optional(),
   GB_MEDIA_IP: ipv4().optional(),
   GB_RTP_PORTS: portRange().optional(),
   GB_MEDIA_HTTP_PORT: port().optional(),
@@ -154,6 +155,8 @@ export interface Config {
   /** bearer tokens accepted by the REST API (one generated into dataDir when none is configured) */
   apiTokens: string[];
   apiAuth: boolean;
+  /** SQLite list pages read in a worker thread beside the main thread (no effect on MySQL) */
+  apiListWorker: boolean;
   mediaIp: string;
   rtpPorts: [number, number];
   mediaHttpPort: number;
@@ -246,6 +249,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
     apiPort: c.GB_API_PORT ?? 8090,
     apiTokens,
     apiAuth: c.GB_API_AUTH ?? true,
+    apiListWorker: c.GB_API_LIST_WORKER ?? true,
     mediaIp: c.GB_MEDIA_IP ?? sipPublicIp,
     rtpPorts: c.GB_RTP_PORTS ?? [30000, 30500],
     mediaHttpPort,

@@ -110,6 +110,7 @@ export function createPlatformHooks(): PlatformHooks & { events: EventBus } {
         health: () => ctx.health(),
         counter: ctx.state,
         logger: ctx.logger.child({ part: 'http' }),
+        listWorker: ctx.config.apiListWorker,
       });
       const webhooks = createWebhookDispatcher({ bus: events, targets: ctx.config.webhooks, secret: ctx.config.webhookSecret, logger: ctx.logger.child({ part: 'webhooks' }) });
       return {

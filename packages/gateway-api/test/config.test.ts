@@ -168,12 +168,18 @@ describe('loadConfig()', () => {
     assert.match(configError({ GB_DATA_DIR: dir, GB_MEDIA_URL_TTL_S: '5' }).message, /GB_MEDIA_URL_TTL_S/);
   });
 
+  it('reads list pages in a worker thread unless GB_API_LIST_WORKER=off', () => {
+    assert.equal(loadConfig({ GB_DATA_DIR: dir }, { persistSecrets: false }).apiListWorker, true);
+    assert.equal(loadConfig({ GB_DATA_DIR: dir, GB_API_LIST_WORKER: 'off' }, { persistSecrets: false }).apiListWorker, false);
+    assert.match(configError({ GB_DATA_DIR: dir, GB_API_LIST_WORKER: 'maybe' }).message, /GB_API_LIST_WORKER/);
+  });
+
   it('knows every key of the configuration table', () => {
     for (const key of ['GB_CONFIG', 'GB_DATA_DIR', 'DATABASE_URL', 'REDIS_URL', 'GB_SERVER_ID', 'GB_SIP_HOST', 'GB_SIP_PORT', 'GB_SIP_PUBLIC_IP',
       'GB_REGISTER_POLICY', 'GB_SIP_PASSWORD', 'GB_KEEPALIVE_TIMEOUT_S', 'GB_API_HOST', 'GB_API_PORT', 'GB_API_TOKEN', 'GB_API_AUTH',
       'GB_MEDIA_IP', 'GB_RTP_PORTS', 'GB_MEDIA_HTTP_PORT', 'GB_MEDIA_RTMP_PORT', 'GB_MEDIA_PUBLIC_URL', 'GB_NO_VIEWER_CLOSE_S',
       'GB_PLAY_TIMEOUT_S', 'GB_LOG_LEVEL', 'GB_SIP_NONCE_SECRET', 'GB_WEBHOOK_URLS', 'GB_WEBHOOK_SECRET',
-      'GB_PLAY_WAIT_KEYFRAME_S', 'GB_RECORDS_TIMEOUT_S', 'GB_MEDIA_INGEST_WORKERS', 'GB_MEDIA_AUTH', 'GB_MEDIA_PLAY_SECRET', 'GB_MEDIA_URL_TTL_S']) {
+      'GB_PLAY_WAIT_KEYFRAME_S', 'GB_RECORDS_TIMEOUT_S', 'GB_MEDIA_INGEST_WORKERS', 'GB_MEDIA_AUTH', 'GB_MEDIA_PLAY_SECRET', 'GB_MEDIA_URL_TTL_S', 'GB_API_LIST_WORKER']) {
       assert.ok((configKeys as string[]).includes(key), key);
     }
   });

@@ -1,6 +1,7 @@
 // listRows() against real SQLite and MariaDB: totals stay exact while the table changes under the
 // SQLite count cache, `like` through the trigram index finds what a plain LIKE finds (and follows
-// renames and deletes), and pages of any depth tile the sorted list.
+// renames and deletes), and pages of any depth tile the sorted list, also when SQLite seeks from
+// remembered row keys instead of skipping (ties in the sort column, mixed directions, writes between).
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type { DataSource } from 'typeorm';
@@ -91,6 +92,54 @@ forEachDatabase((dbName, makeDataSource) => {
       assert.deepEqual(tiles, whole);
       const other = await listRows(ds, channelResource, { limit: 5, skip: 0 }, { deviceid: '34020000001320000999' });
       assert.deepEqual(other, { total: 0, list: [] });
+    });
+
+    it('deep pages walked, asked again and asked after writes match the sorted table, ties and mixed directions included', async () => {
+      const nvr = '34020000001320000077';
+      const repo = ds.getRepository(ChannelEntity);
+      const rows = Array.from({ length: 1300 }, (_, i) => ({
+        ...channel(5000 + i, `cam ${i % 37}`, i % 2 ? 'ON' : 'OFF'),
+        deviceid: nvr,
+        addtime: 1_700_000_000 + (i % 400),
+      }));
+      for (let k = 0; k < rows.length; k += 250) await repo.insert(rows.slice(k, k + 250));
+      type Row = { id: number; channelid: string; name: string; status: string; addtime: number };
+      // What the table says, sorted here: keys in order, then id in the first key's direction.
+      const expected = async (keys: [keyof Row, 1 | -1][]): Promise<string[]> => {
+        const all = (await repo.findBy({ deviceid: nvr })) as Row[];
+        const cmp = (a: Row, b: Row) => {
+          for (const [k, dir] of keys) if (a[k] !== b[k]) return (a[k] < b[k] ? -1 : 1) * dir;
+          return (a.id - b.id) * keys[0]![1];
+        };
+        return all.sort(cmp).map((r) => r.channelid);
+      };
+      const sorts: [string, [keyof Row, 1 | -1][]][] = [
+        ['name', [['name', 1]]],
+        ['-addtime', [['addtime', -1]]],
+        ['-status,name', [['status', -1], ['name', 1]]],
+        ['addtime,-name', [['addtime', 1], ['name', -1]]],
+      ];
+      const pageAt = async (sort: string, skip: number, limit: number) =>
+        (await listRows(ds, channelResource, { sort, limit, skip }, { deviceid: nvr })).list.map((r) => String(r.channelid));
+      for (const [sort, keys] of sorts) {
+        const want = await expected(keys);
+        const walked: string[] = [];
+        for (let skip = 0; skip < want.length; skip += 60) walked.push(...(await pageAt(sort, skip, 60)));
+        assert.deepEqual(walked, want, `walk sorted by ${sort}`);
+        assert.deepEqual(await pageAt(sort, 900, 60), want.slice(900, 960), `${sort}: a page asked again`);
+        assert.deepEqual(await pageAt(sort, 1000, 25), want.slice(1000, 1025), `${sort}: another size between known keys`);
+      }
+      // Writes change the table's version: remembered keys must not be used for the new order.
+      await repo.insert({ ...channel(9000, 'cam 0', 'ON'), deviceid: nvr, addtime: 1_700_000_000 });
+      await ds.query('DELETE FROM channels WHERE channelid = ?', [rows[3]!.channelid]);
+      await repo.update({ channelid: rows[700]!.channelid }, { name: 'aaa first', addtime: 1_699_999_999, status: 'ON' });
+      for (const [sort, keys] of sorts) {
+        const want = await expected(keys);
+        assert.deepEqual(await pageAt(sort, 900, 60), want.slice(900, 960), `${sort}: the same deep page after writes`);
+        const page = await listRows(ds, channelResource, { sort, limit: 100, skip: 1250 }, { deviceid: nvr });
+        assert.deepEqual(page.list.map((r) => String(r.channelid)), want.slice(1250), `${sort}: the last page after writes`);
+        assert.equal(page.total, want.length);
+      }
     });
   });
 });

@@ -12,6 +12,7 @@ import { bearerToken, tokenMatches } from './auth.ts';
 import { ApiError, toApiError } from './errors.ts';
 import { createGbIdAllocator } from './gb-id-allocator.ts';
 import type { HttpDeps, RouteDeps } from './http-deps.ts';
+import { startListWorker, stopListWorker } from './list-worker-client.ts';
 import { buildOpenApi } from './openapi.ts';
 import { RouteRegistry, type DocumentedRoute } from './route-registry.ts';
 import { registerChannelRoutes } from './routes-channels.ts';
@@ -39,6 +40,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   const logger = deps.logger ?? pino({ level: 'silent' });
   const routeDeps: RouteDeps = { ...deps, logger, allocator: createGbIdAllocator({ dataSource: deps.dataSource, counter: deps.counter }) };
   const metrics = deps.metrics ?? new Registry();
+  if (deps.listWorker !== false) startListWorker(deps.dataSource, logger);
   const requests = new Counter({ name: 'gb_api_requests_total', help: 'REST API requests', labelNames: ['method', 'route', 'status'], registers: [metrics] });
   const latency = new Histogram({
     name: 'gb_api_request_duration_seconds',
@@ -131,7 +133,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
       return ws;
     },
     async close(): Promise<void> {
-      await Promise.all([...sockets].map((s) => s.close()));
+      await Promise.all([...[...sockets].map((s) => s.close()), stopListWorker(deps.dataSource)]);
       sockets.clear();
     },
   };

@@ -32,6 +32,8 @@ export interface HttpDeps {
   counter?: SerialCounter;
   metrics?: Registry;
   logger?: Logger;
+  /** Read SQLite list pages in a worker thread (list-worker.ts); default true, no effect on MySQL. */
+  listWorker?: boolean;
 }
 
 export interface RouteDeps extends HttpDeps {

@@ -3,6 +3,7 @@
 import type { Router, RouterContext } from '@koa/router';
 import { z } from 'zod';
 import { ApiError, okCode } from './errors.ts';
+import { envelopeText, JsonText } from './json-text.ts';
 
 export type HttpMethod = 'get' | 'post' | 'patch' | 'delete';
 
@@ -83,7 +84,10 @@ export class RouteRegistry {
       const data = await spec.handler({ params, query, body, ctx });
       if (spec.raw) return;
       ctx.status = status;
-      ctx.body = { code: okCode, msgid: ctx.state.msgid as string, data };
+      if (data instanceof JsonText) {
+        ctx.type = 'application/json';
+        ctx.body = envelopeText(okCode, ctx.state.msgid as string, data);
+      } else ctx.body = { code: okCode, msgid: ctx.state.msgid as string, data };
     };
     switch (spec.method) {
       case 'get':

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ChannelEntity, DeviceEntity, type ChannelRow } from '../storage/entities.ts';
 import { ApiError, deviceFailure } from './errors.ts';
 import type { RouteDeps } from './http-deps.ts';
-import { listRows } from './list-query.ts';
+import { listPage } from './list-query.ts';
 import { channelResource, pickPublic } from './resources.ts';
 import type { RouteRegistry } from './route-registry.ts';
 import { unixNow } from './routes-devices.ts';
@@ -26,7 +26,7 @@ export function registerChannelRoutes(r: RouteRegistry, deps: RouteDeps): void {
     summary: 'List channels of every device (filters, sort, limit, skip)',
     query: listQuery,
     response: listOf(channelSchema),
-    handler: ({ query }) => listRows(deps.dataSource, channelResource, query),
+    handler: ({ query }) => listPage(deps.dataSource, channelResource, query),
   });
 
   r.add({

@@ -3,9 +3,10 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { ChannelEntity, DeviceEntity, type DeviceRow } from '../storage/entities.ts';
+import { sqlReader } from '../storage/sql-reader.ts';
 import { ApiError, deviceFailure, isUniqueViolation } from './errors.ts';
 import type { RouteDeps } from './http-deps.ts';
-import { listRows } from './list-query.ts';
+import { listPage } from './list-query.ts';
 import { channelResource, deviceResource, pickPublic } from './resources.ts';
 import type { RouteRegistry } from './route-registry.ts';
 import {
@@ -97,7 +98,7 @@ export function registerDeviceRoutes(r: RouteRegistry, deps: RouteDeps): void {
     summary: 'List devices (filters, sort, limit, skip)',
     query: listQuery,
     response: listOf(deviceSchema),
-    handler: ({ query }) => listRows(deps.dataSource, deviceResource, query),
+    handler: ({ query }) => listPage(deps.dataSource, deviceResource, query),
   });
 
   r.add({
@@ -229,8 +230,10 @@ export function registerDeviceRoutes(r: RouteRegistry, deps: RouteDeps): void {
     response: listOf(channelSchema),
     errors: [404],
     handler: async ({ params, query }) => {
-      await findDevice(deps, params.id);
-      return listRows(deps.dataSource, channelResource, query, { deviceid: params.id });
+      // An existence check only: typeorm's findOneBy cost ~0.2 ms, a fifth of a 100-channel page.
+      const [known] = await sqlReader(deps.dataSource)('SELECT 1 FROM devices WHERE deviceid = ?', [params.id]);
+      if (!known) throw new ApiError('notFound', `device ${params.id} not found`);
+      return listPage(deps.dataSource, channelResource, query, { deviceid: params.id });
     },
   });
 }

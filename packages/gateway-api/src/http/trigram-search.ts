@@ -2,7 +2,7 @@
 // otherwise read all 100,000 channels in sort order to find none (60 ms); through the index it costs
 // what its matches cost. A pattern matching many rows is left to the plain scan, which finds a
 // page of them within the first rows it reads: the index would have to list them all.
-import { trigramIndexed, trigramTable } from '../../../../migrations/1764000000000-list-query-support.ts';
+import { trigramIndexed, trigramTable } from '../../../../migrations/trigram-names.ts';
 import type { SqlRead } from '../storage/sql-reader.ts';
 import { VersionedCache } from './versioned-cache.ts';
 

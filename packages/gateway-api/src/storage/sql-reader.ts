@@ -11,7 +11,7 @@ interface SqliteStatement {
   raw(on: boolean): SqliteStatement;
   all(...params: unknown[]): unknown[][];
 }
-interface SqliteConnection {
+export interface SqliteConnection {
   prepare(sql: string): SqliteStatement;
 }
 
@@ -22,19 +22,13 @@ export function sqlReader(ds: DataSource): SqlRead {
   let read = readers.get(ds);
   if (read) return read;
   if (ds.options.type === 'better-sqlite3') {
-    const byConnection = new WeakMap<SqliteConnection, Map<string, SqliteStatement>>();
-    read = async (sql, params) => {
+    const byConnection = new WeakMap<SqliteConnection, SqlRead>();
+    read = (sql, params) => {
       // Looked up per call: the connection changes when the DataSource is re-initialized.
       const db = (ds.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection;
-      let statements = byConnection.get(db);
-      if (!statements) byConnection.set(db, (statements = new Map()));
-      let st = statements.get(sql);
-      if (!st) {
-        st = db.prepare(sql).raw(true);
-        statements.set(sql, st);
-        if (statements.size > MAX_STATEMENTS) statements.delete(statements.keys().next().value!);
-      }
-      return st.all(...params);
+      let onConnection = byConnection.get(db);
+      if (!onConnection) byConnection.set(db, (onConnection = sqliteRead(db)));
+      return onConnection(sql, params);
     };
   } else {
     // mysql2 keeps the SELECT order in each row object's keys.
@@ -42,4 +36,18 @@ export function sqlReader(ds: DataSource): SqlRead {
   }
   readers.set(ds, read);
   return read;
+}
+
+/** Reads on one better-sqlite3 connection, its prepared statements kept (most recently used). */
+export function sqliteRead(db: SqliteConnection): SqlRead {
+  const statements = new Map<string, SqliteStatement>();
+  return async (sql, params) => {
+    let st = statements.get(sql);
+    if (!st) {
+      st = db.prepare(sql).raw(true);
+      statements.set(sql, st);
+      if (statements.size > MAX_STATEMENTS) statements.delete(statements.keys().next().value!);
+    }
+    return st.all(...params);
+  };
 }

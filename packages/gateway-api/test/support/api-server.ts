@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { DataSource } from 'typeorm';
 import { EventBus } from '../../src/events/event-bus.ts';
 import { createHttpApp, type HttpApp, type HttpDeps } from '../../src/http/app.ts';
+import { listWorkerFor } from '../../src/http/list-worker-client.ts';
 
 export const testToken = 'test-token-0123456789';
 
@@ -44,6 +45,8 @@ export async function startApi(dataSource: DataSource, overrides: Partial<HttpDe
     ...overrides,
     config: { apiTokens: [testToken], apiAuth: true, serverId: '34020000002000000001', sipPublicIp: '127.0.0.1', sipPort: 5060, ...overrides.config },
   });
+  // List pages go through the list worker once it is up: wait, so tests see that path.
+  await listWorkerFor(dataSource)?.whenReady();
   const server = createServer(http.app.callback());
   http.attachWebSocket(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
