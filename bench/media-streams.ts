@@ -8,7 +8,10 @@
 // loss; inconclusive when the sender itself was late >= 500 ms (a loaded machine: the offered rate
 // dropped). cost-by-thread splits the engine's CPU per stream: main thread, ingest workers, other
 // threads (mostly V8's GC helpers).
-//   node --import tsx bench/media-streams.ts [--streams 50] [--seconds 20] [--workers 0] [--no-hls] [--no-flv] [--mediabunny]
+// --udp dgram reads RTP with node:dgram instead of the udp-batch addon (recvmmsg, the default);
+// the sender sends each stream's frame with one sendmmsg (udp-batch), or with node:dgram per
+// packet under --sender-dgram (the sender then costs ~40 % of a core at 300 streams).
+//   node --import tsx bench/media-streams.ts [--streams 50] [--seconds 20] [--workers 0] [--udp batch|dgram] [--sender-dgram] [--no-hls] [--no-flv] [--mediabunny]
 import { fork } from 'node:child_process';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
@@ -26,6 +29,7 @@ import { FIXTURE_DIR, runFfmpeg } from '../packages/media/test/support/fixtures.
 import { HlsSegmenter } from '../packages/media/src/hls-segmenter.ts';
 import { NativeHlsSegmenter } from '../packages/media/src/native-hls-segmenter.ts';
 import { FlvMuxer } from '../packages/media/src/flv-muxer.ts';
+import { UdpBatchSocket, udpBatchAvailable } from '@gb28181/udp-batch';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,6 +39,8 @@ const N = arg('streams', 50);
 const SECONDS = arg('seconds', 20);
 const WORKERS = arg('workers', 0);
 const FPS = 25;
+const UDP_RECEIVE = process.argv.includes('--udp') && process.argv[process.argv.indexOf('--udp') + 1] === 'dgram' ? 'dgram' : 'batch';
+const SENDER_DGRAM = process.argv.includes('--sender-dgram') || !udpBatchAvailable();
 
 /** CPU ms of this process's main thread (its tid is the pid), from /proc. */
 function mainThreadCpuMs(): number {
@@ -83,6 +89,52 @@ async function framePayloads(seconds: number): Promise<{ ts: number; payloads: B
     }
   }
   return frames;
+}
+
+/** Sends each stream's frame with one sendmmsg: the packets of a frame are built once and patched per stream. */
+async function batchSender(ports: number[], seconds: number): Promise<void> {
+  const frames = await framePayloads(seconds);
+  const sock = UdpBatchSocket.open({ host: '127.0.0.1', port: 0, sendBufferBytes: 8 * 1024 * 1024 });
+  const state = ports.map((port, i) => ({ port, seq: (i * 7919) & 0xffff, ssrc: 0x10000 + i }));
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let sent = 0;
+  let sendErrors = 0;
+  const totalFrames = seconds * FPS;
+  for (let frameNo = 0; frameNo < totalFrames; frameNo++) {
+    const due = t0 + frameNo * 40;
+    const now = performance.now();
+    if (due > now) await new Promise((r) => setTimeout(r, due - now));
+    const f = frames[frameNo]!;
+    const ts = f.ts >>> 0;
+    const pkts = f.payloads.map((payload, k) => {
+      const pkt = Buffer.allocUnsafe(12 + payload.length);
+      pkt[0] = 0x80;
+      pkt[1] = (k === f.payloads.length - 1 ? 0x80 : 0) | 96;
+      pkt.writeUInt32BE(ts, 4);
+      payload.copy(pkt, 12);
+      return pkt;
+    });
+    for (const s of state) {
+      for (const pkt of pkts) {
+        pkt.writeUInt16BE(s.seq, 2);
+        pkt.writeUInt32BE(s.ssrc, 8);
+        s.seq = (s.seq + 1) & 0xffff;
+      }
+      // the kernel copies the bytes before sendBatch returns, so the packets are patched again for the next stream
+      let done = 0;
+      for (let tries = 0; done < pkts.length && tries < 100; tries++) {
+        done += sock.sendBatch(done === 0 ? pkts : pkts.slice(done), s.port, '127.0.0.1');
+        if (done < pkts.length) await new Promise((r) => setImmediate(r));
+      }
+      sent += done;
+      sendErrors += pkts.length - done;
+    }
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const wall = performance.now() - t0;
+  await sock.close();
+  process.send?.({ sent, sendErrors, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: wall, late: performance.now() - (t0 + totalFrames * 40) });
 }
 
 async function sender(ports: number[], seconds: number): Promise<void> {
@@ -140,7 +192,7 @@ async function sender(ports: number[], seconds: number): Promise<void> {
 
 if (process.argv.includes('--sender')) {
   const ports = process.argv[process.argv.indexOf('--sender') + 1]!.split(',').map(Number);
-  await sender(ports, SECONDS);
+  await (SENDER_DGRAM ? sender(ports, SECONDS) : batchSender(ports, SECONDS));
   process.exit(0);
 }
 
@@ -164,6 +216,7 @@ const engine = await createMediaEngine({
   firstPacketTimeoutS: 3600,
   idleTimeoutS: 3600,
   ingestWorkers: WORKERS,
+  udpReceive: UDP_RECEIVE,
   logger: pino({ level: 'warn' }),
 });
 try {
@@ -175,7 +228,7 @@ try {
   const workers0 = (await engine.ingestWorkers?.usage()) ?? [];
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
-  const child = fork(new URL(import.meta.url).pathname, ['--sender', streams.map((s) => s.port).join(','), '--seconds', String(SECONDS)], {
+  const child = fork(new URL(import.meta.url).pathname, ['--sender', streams.map((s) => s.port).join(','), '--seconds', String(SECONDS), ...(SENDER_DGRAM ? ['--sender-dgram'] : [])], {
     execArgv: ['--import', 'tsx'],
   });
   let peakRss = rss0;
@@ -242,7 +295,7 @@ try {
   // a late sender means the machine, not the engine, set the pace: the run says nothing about real time
   const realTime = report.late >= 500 ? 'inconclusive(sender-late)' : backlog < 1 && missing === 0 && lost === 0 ? 'yes' : 'no';
   console.log(
-    `media-streams outputs=${outputs || 'none'} workers=${WORKERS} streams=${N} seconds=${SECONDS} sent=${report.sent} received=${received} missing=${missing} rtp-lost=${lost} ` +
+    `media-streams outputs=${outputs || 'none'} workers=${WORKERS} udp=${UDP_RECEIVE} sender=${SENDER_DGRAM ? 'dgram' : 'sendmmsg'} streams=${N} seconds=${SECONDS} sent=${report.sent} received=${received} missing=${missing} rtp-lost=${lost} ` +
       `lossy-streams=${lossyStreams} silent-streams=${silentStreams} send-errors=${report.sendErrors} loss=${((missing / report.sent) * 100).toFixed(3)}% dgram/s=${Math.round(report.sent / (report.wallMs / 1000))} ` +
       `frames=${frames}/${N * SECONDS * FPS} backlog-at-sender-end=${backlog.toFixed(1)}% loop-util=${(eluSend * 100).toFixed(0)}%` +
       `${workerElu.length ? `(workers ${workerElu.map((u) => `${(u * 100).toFixed(0)}%`).join(',')})` : ''} ` +

@@ -78,6 +78,16 @@ describe('docker/Dockerfile', () => {
     assert.ok(ignore.includes('data'));
   });
 
+  it('copies every workspace manifest before npm ci, so every workspace is installed and linked', () => {
+    const workspaces = (JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { workspaces: string[] }).workspaces;
+    const install = dockerfile.indexOf('RUN npm ci');
+    assert.ok(install > 0);
+    for (const ws of workspaces) {
+      const copy = dockerfile.search(new RegExp(`^COPY ${ws}/package\\.json`, 'm'));
+      assert.ok(copy >= 0 && copy < install, `${ws}/package.json is not copied before npm ci`);
+    }
+  });
+
   it('exposes the default ports of the config schema and runs main.ts', () => {
     const c = loadConfig({ GB_API_TOKEN: 't', GB_SIP_NONCE_SECRET: 'x'.repeat(16) }, { persistSecrets: false });
     const expose = dockerfile.match(/^EXPOSE (.*)$/m)?.[1]?.split(/\s+/) ?? [];

@@ -1,7 +1,7 @@
 import type { EventLoopUtilization } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import pino, { type Logger } from 'pino';
-import { InvalidStateError } from '@gb28181/common';
+import { InvalidStateError, startWorker } from '@gb28181/common';
 import { forEachStats, forEachUnit, type IngestAck, type IngestReply, type IngestWorkerData } from './ingest-worker-protocol.ts';
 import type { LocalStreamIngestOptions } from './local-stream-ingest.ts';
 import type { StreamIngest } from './stream-ingest.ts';
@@ -40,18 +40,6 @@ const START_TIMEOUT_MS = 30_000;
 const ACK_STEP = 1024 * 1024;
 const DEFAULT_WORKER_URL = new URL('./ingest-worker.ts', import.meta.url);
 
-/**
- * Starts a worker on `url`. A .ts entry needs tsx inside the worker: on Node 20 the `--import tsx`
- * inherited through execArgv does not apply to a worker's entry module (tsx#354), so a small
- * bootstrap registers tsx's ESM loader first and then imports the entry.
- */
-function startWorker(url: URL, data: IngestWorkerData): Worker {
-  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData: data });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(code, { eval: true, workerData: data });
-}
-
 /** A worker's error as the caller would have got it in-process: same class for the typed ones, same code. */
 function rebuildError(m: Extract<IngestReply, { op: 'failed' }>): Error {
   const err = m.name === 'InvalidStateError' ? new InvalidStateError(m.message) : m.name === 'TypeError' ? new TypeError(m.message) : new Error(m.message);
@@ -84,7 +72,8 @@ class IngestWorker {
   ) {
     this.#log = log;
     this.#requestTimeoutMs = requestTimeoutMs;
-    this.worker = startWorker(url, { index, logLevel: log.level, maxInFlightBytes });
+    const data: IngestWorkerData = { index, logLevel: log.level, maxInFlightBytes };
+    this.worker = startWorker(url, data);
     this.#ackStep = Math.min(ACK_STEP, Math.floor(maxInFlightBytes / 4));
     let markReady: () => void = () => {};
     let failReady: (e: Error) => void = () => {};
@@ -261,6 +250,7 @@ export class IngestWorkerPool {
       port: o.port,
       reorderWindow: o.reorderWindow,
       expectedSsrc: o.expectedSsrc,
+      udpReceive: o.udpReceive,
       }));
     } finally {
       w.opening--;

@@ -2,7 +2,7 @@
 // in batches, one transferred ArrayBuffer holding the per-unit fields, stats and every unit's
 // bytes, so a busy worker posts one message per event-loop turn, not one per frame.
 import type { AccessUnit, AudioCodec, VideoCodec } from './access-unit.ts';
-import type { RtpTransport } from './rtp-receiver.ts';
+import type { RtpTransport, UdpReceivePath } from './rtp-receiver.ts';
 import type { StreamIngestStats } from './stream-ingest.ts';
 
 export interface IngestWorkerData {
@@ -19,7 +19,7 @@ export interface IngestAck {
 }
 
 export type IngestRequest =
-  | { op: 'open'; id: number; stream: number; name: string; transport: RtpTransport; bindIp: string; port: number; reorderWindow?: number; expectedSsrc?: number }
+  | { op: 'open'; id: number; stream: number; name: string; transport: RtpTransport; bindIp: string; port: number; reorderWindow?: number; expectedSsrc?: number; udpReceive?: UdpReceivePath }
   | { op: 'connect'; id: number; stream: number; host: string; port: number }
   | { op: 'flush'; id: number; stream: number }
   | { op: 'close'; id: number; stream: number }
@@ -66,6 +66,11 @@ export class IngestBatchWriter {
 
   get empty(): boolean {
     return this.#units.length === 0 && this.#stats.size === 0 && this.#events.length === 0;
+  }
+
+  /** Unit bytes collected and not yet taken. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** Whether units or events are waiting (stats alone may wait for the periodic flush). */

@@ -77,15 +77,18 @@ async function open(req: Extract<IngestRequest, { op: 'open' }>): Promise<void> 
     port: req.port,
     reorderWindow: req.reorderWindow,
     expectedSsrc: req.expectedSsrc,
+    udpReceive: req.udpReceive,
     logger: log.child({ streamId: req.name }),
   });
   const s: WorkerStream = { ingest, sentActivity: 0, sentCodecs: '/', waitKey: false };
   streams.set(req.stream, s);
   ingest.on('accessUnit', (au) => {
-    if (postedBytes - ackedBytes > maxInFlightBytes) {
+    // the batch being collected counts too: batched UDP receive may read a whole backlog in one turn
+    const inFlight = postedBytes + batch.bytes - ackedBytes;
+    if (inFlight > maxInFlightBytes) {
       // The main thread is not keeping up: drop rather than queue without bound (in-process the
       // kernel's socket buffer would drop instead), and restart each stream at a key frame.
-      if (droppedFrames === 0) log.warn({ inFlight: postedBytes - ackedBytes }, 'main thread behind; dropping frames');
+      if (droppedFrames === 0) log.warn({ inFlight }, 'main thread behind; dropping frames');
       droppedFrames++;
       s.waitKey = true;
       return;

@@ -3,7 +3,7 @@ import { TypedEmitter } from '@gb28181/common';
 import type { AccessUnit } from './access-unit.ts';
 import type { RtpPacket } from './rtp-packet.ts';
 import { RtpPsIngest } from './rtp-ps-ingest.ts';
-import { RtpReceiver, type RtpTransport } from './rtp-receiver.ts';
+import { RtpReceiver, type RtpTransport, type UdpReceivePath } from './rtp-receiver.ts';
 import type { StreamIngest, StreamIngestEvents, StreamIngestStats } from './stream-ingest.ts';
 
 export interface LocalStreamIngestOptions {
@@ -14,6 +14,8 @@ export interface LocalStreamIngestOptions {
   reorderWindow?: number;
   /** SSRC from the SDP answer; a different one is logged once, not dropped (devices lie) */
   expectedSsrc?: number;
+  /** UDP receive path (RtpReceiverOptions.udpReceive) */
+  udpReceive?: UdpReceivePath;
   logger?: Logger;
 }
 
@@ -45,7 +47,7 @@ export class LocalStreamIngest extends TypedEmitter<StreamIngestEvents> implemen
 
   static async open(o: LocalStreamIngestOptions): Promise<LocalStreamIngest> {
     const log = o.logger ?? pino({ level: 'silent' });
-    const rx = await RtpReceiver.open({ transport: o.transport, bindIp: o.bindIp, port: o.port, logger: log });
+    const rx = await RtpReceiver.open({ transport: o.transport, bindIp: o.bindIp, port: o.port, udpReceive: o.udpReceive, logger: log });
     return new LocalStreamIngest(rx, o, log);
   }
 

@@ -8,6 +8,7 @@ import { nmsHost, type PlayerEvent } from './nms-host.ts';
 import { PortPool } from './port-pool.ts';
 import { IngestWorkerPool } from './ingest-worker-pool.ts';
 import { LocalStreamIngest } from './local-stream-ingest.ts';
+import type { UdpReceivePath } from './rtp-receiver.ts';
 import type { StreamIngest } from './stream-ingest.ts';
 import { TypedEmitter } from '@gb28181/common';
 import type { MediaEngineEvents, MediaEngineOptions, OpenStreamOptions } from './types.ts';
@@ -24,12 +25,13 @@ const TICK_MS = 500;
  * thread (IngestWorkerPool); outputs stay here, next to node-media-server.
  */
 export class MediaEngine extends TypedEmitter<MediaEngineEvents> {
-  readonly #o: Required<Omit<MediaEngineOptions, 'logger' | 'ingestWorkers'>>;
+  readonly #o: Required<Omit<MediaEngineOptions, 'logger' | 'ingestWorkers' | 'udpReceive'>>;
   readonly #log: Logger;
   readonly #pool: PortPool;
   readonly #streams = new Map<string, MediaStream>();
   readonly #opening = new Set<string>();
   readonly #ingestWorkers: number;
+  readonly #udpReceive?: UdpReceivePath;
   #ingest: IngestWorkerPool | null = null;
   #timer: NodeJS.Timeout | null = null;
   #removeHook: () => void = () => {};
@@ -50,6 +52,10 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> {
     this.#log = o.logger ?? pino({ level: 'silent' });
     this.emitterLogger = this.#log;
     this.#pool = new PortPool(o.rtpPorts, o.bindIp);
+    this.#udpReceive = o.udpReceive;
+    if (o.udpReceive !== undefined && o.udpReceive !== 'batch' && o.udpReceive !== 'dgram') {
+      throw new TypeError(`udpReceive must be 'batch' or 'dgram', not ${String(o.udpReceive)}`);
+    }
     this.#ingestWorkers = o.ingestWorkers ?? defaultIngestWorkers();
     if (!Number.isInteger(this.#ingestWorkers) || this.#ingestWorkers < 0) {
       throw new TypeError(`ingestWorkers must be an integer >= 0, not ${String(o.ingestWorkers)}`);
@@ -161,6 +167,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> {
         bindIp: this.#o.bindIp,
         reorderWindow: this.#o.reorderWindow,
         expectedSsrc: o.expectedSsrc,
+        udpReceive: this.#udpReceive,
       };
       const open = (port: number): Promise<StreamIngest> =>
         this.#ingest

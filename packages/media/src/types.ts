@@ -43,6 +43,11 @@ export interface MediaEngineOptions {
    * so one worker carries roughly 400 streams and the main thread over 1,000: raise it on big hosts.
    */
   ingestWorkers?: number;
+  /**
+   * How RTP over UDP is read: 'batch' (recvmmsg, @gb28181/udp-batch; default where its addon built)
+   * or 'dgram' (node:dgram; the fallback, about 2.5x the receive CPU per datagram).
+   */
+  udpReceive?: 'batch' | 'dgram';
   logger?: Logger;
 }
 

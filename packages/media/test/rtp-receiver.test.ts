@@ -7,9 +7,14 @@ import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
 import type { AccessUnit } from '../src/access-unit.ts';
 import { RtpPsIngest } from '../src/rtp-ps-ingest.ts';
 import { InvalidStateError } from '../src/errors.ts';
-import { RtpReceiver } from '../src/rtp-receiver.ts';
+import { RtpReceiver, type UdpReceivePath } from '../src/rtp-receiver.ts';
+import { udpBatchAvailable } from '@gb28181/udp-batch';
 import { frameInterleaved, frameRfc4571 } from '../src/rtp-packetizer.ts';
 import { loadVideoAccessUnits, seededRandom, shuffleWithin, toRtpPackets } from './support/fixtures.ts';
+
+// GB_TEST_UDP_RECEIVE=dgram runs the UDP tests on node:dgram (rtp-receiver-dgram.test.ts); default: the batch path
+const udpReceive = process.env.GB_TEST_UDP_RECEIVE as UdpReceivePath | undefined;
+const expectedPath: UdpReceivePath = udpReceive === 'dgram' || !udpBatchAvailable() ? 'dgram' : 'batch';
 
 async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -49,7 +54,7 @@ async function writeTcp(sock: net.Socket, data: Buffer[]): Promise<void> {
 test('RtpReceiver over UDP delivers all 250 H.264 frames of the fixture to RtpPsIngest', async () => {
   const src = await loadVideoAccessUnits({ codec: 'h264' });
   const packets = toRtpPackets(src, { ssrc: 0 }).flat(); // SSRC 0, as some devices send
-  const rx = await RtpReceiver.open({ transport: 'udp', bindIp: '127.0.0.1', port: 0 });
+  const rx = await RtpReceiver.open({ transport: 'udp', udpReceive, bindIp: '127.0.0.1', port: 0 });
   const tx = dgram.createSocket('udp4');
   try {
     assert.ok(rx.port > 0);
@@ -75,7 +80,7 @@ test('RtpReceiver over UDP with reordered and dropped packets loses only the fra
   const perFrame = toRtpPackets(src, { initialSeq: 65_400 });
   const hit = new Set([10, 60, 61, 130, 248]);
   const sent = shuffleWithin(perFrame.flatMap((pkts, i) => (hit.has(i) ? pkts.slice(1) : pkts)), 10, seededRandom(8));
-  const rx = await RtpReceiver.open({ transport: 'udp', bindIp: '127.0.0.1', port: 0 });
+  const rx = await RtpReceiver.open({ transport: 'udp', udpReceive, bindIp: '127.0.0.1', port: 0 });
   const tx = dgram.createSocket('udp4');
   try {
     const { out, ingest } = ingestFrom(rx);
@@ -94,7 +99,7 @@ test('RtpReceiver over UDP binds to the first source and drops a second sender a
   const src = (await loadVideoAccessUnits({ codec: 'h264' })).slice(0, 50);
   const good = toRtpPackets(src).flat();
   const intruder = toRtpPackets(src, { ssrc: 99 }).flat().slice(0, 20);
-  const rx = await RtpReceiver.open({ transport: 'udp', bindIp: '127.0.0.1', port: 0 });
+  const rx = await RtpReceiver.open({ transport: 'udp', udpReceive, bindIp: '127.0.0.1', port: 0 });
   const a = dgram.createSocket('udp4');
   const b = dgram.createSocket('udp4');
   try {
@@ -199,17 +204,107 @@ test('RtpReceiver.connect() after close() rejects with InvalidStateError', async
 });
 
 test('RtpReceiver.close() is idempotent, emits close once and frees the port', async () => {
-  const rx = await RtpReceiver.open({ transport: 'udp', bindIp: '127.0.0.1', port: 0 });
+  const rx = await RtpReceiver.open({ transport: 'udp', udpReceive, bindIp: '127.0.0.1', port: 0 });
   let closes = 0;
   rx.on('close', () => closes++);
   await Promise.all([rx.close(), rx.close()]);
   await rx.close();
   assert.equal(closes, 1);
-  const again = await RtpReceiver.open({ transport: 'udp', bindIp: '127.0.0.1', port: rx.port });
+  const again = await RtpReceiver.open({ transport: 'udp', udpReceive, bindIp: '127.0.0.1', port: rx.port });
   await again.close();
 });
 
 test('RtpReceiver.open() rejects a bad transport or port with TypeError', async () => {
   await assert.rejects(RtpReceiver.open({ transport: 'sctp' as 'udp', bindIp: '127.0.0.1', port: 0 }), TypeError);
-  await assert.rejects(RtpReceiver.open({ transport: 'udp', bindIp: '127.0.0.1', port: 70000 }), TypeError);
+  await assert.rejects(RtpReceiver.open({ transport: 'udp', udpReceive, bindIp: '127.0.0.1', port: 70000 }), TypeError);
+});
+
+test(`RtpReceiver over UDP reads with the ${expectedPath} path`, async () => {
+  const rx = await RtpReceiver.open({ transport: 'udp', udpReceive, bindIp: '127.0.0.1', port: 0 });
+  try {
+    assert.equal(rx.udpReceive, expectedPath);
+  } finally {
+    await rx.close();
+  }
+});
+
+test('RtpReceiver over UDP drops a datagram longer than 9216 bytes whole and counts it', async () => {
+  const [first, ...rest] = toRtpPackets((await loadVideoAccessUnits({ codec: 'h264' })).slice(0, 5)).flat();
+  const huge = Buffer.alloc(60_000, 0xab);
+  first!.copy(huge); // a valid RTP header: only its size is wrong
+  const rx = await RtpReceiver.open({ transport: 'udp', udpReceive, bindIp: '127.0.0.1', port: 0 });
+  const tx = dgram.createSocket('udp4');
+  try {
+    await sendUdp(tx, rx.port, [first!, huge, ...rest]);
+    await waitFor(() => rx.stats.packets === rest.length + 1 && rx.stats.dropped === 1, 'packets and the drop');
+    assert.equal(rx.stats.bytes, first!.length + rest.reduce((n, p) => n + p.length, 0));
+  } finally {
+    tx.close();
+    await rx.close();
+  }
+});
+
+test('RtpReceiver over UDP rejects a port in use with EADDRINUSE', async () => {
+  const holder = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => holder.bind(0, '127.0.0.1', () => resolve()));
+  try {
+    await assert.rejects(RtpReceiver.open({ transport: 'udp', udpReceive, bindIp: '127.0.0.1', port: holder.address().port }), { code: 'EADDRINUSE' });
+  } finally {
+    holder.close();
+  }
+});
+
+test('RtpReceiver.close() while datagrams flow emits no packet after close and frees the port', async () => {
+  const packets = toRtpPackets(await loadVideoAccessUnits({ codec: 'h264' })).flat();
+  const rx = await RtpReceiver.open({ transport: 'udp', udpReceive, bindIp: '127.0.0.1', port: 0 });
+  const tx = dgram.createSocket('udp4');
+  let closed = false;
+  let afterClose = 0;
+  rx.on('packet', () => {
+    if (closed) afterClose++;
+  });
+  const flowing = (async () => {
+    for (let i = 0; i < packets.length; i++) {
+      tx.send(packets[i]!, rx.port, '127.0.0.1');
+      if (i % 16 === 15) await tick();
+    }
+  })();
+  try {
+    await waitFor(() => rx.stats.packets > 100, 'packets flowing');
+    const closing = rx.close();
+    closed = true;
+    await closing;
+    await flowing;
+    await sleep(50);
+    assert.equal(afterClose, 0);
+    const again = await RtpReceiver.open({ transport: 'udp', udpReceive, bindIp: '127.0.0.1', port: rx.port });
+    await again.close();
+  } finally {
+    tx.close();
+    await rx.close();
+  }
+});
+
+test('RtpReceiver over UDP on ::1 binds to the IPv6 source', async (t) => {
+  const probe = dgram.createSocket('udp6');
+  const v6 = await new Promise<boolean>((resolve) => {
+    probe.once('error', () => resolve(false));
+    probe.bind(0, '::1', () => resolve(true));
+  });
+  probe.close();
+  if (!v6) return t.skip('no IPv6 loopback here');
+  const packets = toRtpPackets((await loadVideoAccessUnits({ codec: 'h264' })).slice(0, 5)).flat();
+  const rx = await RtpReceiver.open({ transport: 'udp', udpReceive, bindIp: '::1', port: 0 });
+  const tx = dgram.createSocket('udp6');
+  try {
+    const bound = new Promise<{ host: string; port: number }>((resolve) => rx.once('bound', resolve));
+    for (const p of packets) tx.send(p, rx.port, '::1');
+    await waitFor(() => rx.stats.packets === packets.length, 'all packets');
+    const who = await bound;
+    assert.equal(who.host, '::1');
+    assert.equal(rx.stats.source, `::1:${who.port}`);
+  } finally {
+    tx.close();
+    await rx.close();
+  }
 });

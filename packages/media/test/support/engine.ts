@@ -26,6 +26,8 @@ export async function testEngine(over: Partial<MediaEngineOptions> = {}): Promis
     idleTimeoutS: 1,
     // GB_TEST_INGEST_WORKERS=K runs the same tests with the ingest in K worker threads
     ingestWorkers: Number(process.env.GB_TEST_INGEST_WORKERS ?? 0),
+    // GB_TEST_UDP_RECEIVE=dgram runs the same tests with RTP over UDP read by node:dgram (default: udp-batch)
+    udpReceive: process.env.GB_TEST_UDP_RECEIVE === 'dgram' ? 'dgram' : undefined,
     logger: pino({ level: process.env.TEST_LOG ?? 'silent' }),
     ...over,
   });
