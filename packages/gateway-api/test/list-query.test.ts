@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type { DataSource } from 'typeorm';
 import { listRows } from '../src/http/list-query.ts';
-import { channelResource } from '../src/http/resources.ts';
+import { channelResource, deviceResource, streamResource } from '../src/http/resources.ts';
 import { ChannelEntity } from '../src/storage/entities.ts';
 import { forEachDatabase } from './support/databases.ts';
 
@@ -28,6 +28,20 @@ forEachDatabase((dbName, makeDataSource) => {
     before(async () => {
       ds = await makeDataSource();
       await ds.getRepository(ChannelEntity).insert(names.map((n, i) => channel(i + 1, n)));
+    });
+
+    it('lists only NOT NULL columns, so SQLite\'s JSON and MySQL\'s rows need no NULL defaults', async () => {
+      for (const resource of [deviceResource, channelResource, streamResource]) {
+        const columns: { name: string; nullable: boolean }[] =
+          dbName === 'sqlite'
+            ? ((await ds.query(`PRAGMA table_info("${resource.name}")`)) as { name: string; notnull: number }[]).map((c) => ({ name: c.name, nullable: !c.notnull }))
+            : ((await ds.query('SELECT COLUMN_NAME AS name, IS_NULLABLE AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [resource.name])) as { name: string; n: string }[]).map((c) => ({ name: c.name, nullable: c.n === 'YES' }));
+        for (const field of Object.keys(resource.fields)) {
+          const column = columns.find((c) => c.name === field);
+          assert.ok(column, `${resource.name}.${field} is a column`);
+          assert.equal(column.nullable, false, `${resource.name}.${field} is NOT NULL`);
+        }
+      }
     });
 
     it('keeps totals exact while rows are added, changed and deleted between identical queries', async () => {

@@ -163,10 +163,11 @@ async function sqlitePage(plan: PlannedList, { caches, version }: NonNullable<Pl
 
   let listJson = '[]';
   if (keys.length > 0) {
+    // The ids in page order drive the join, so the rows need no second sort on the sort columns.
     const ids = JSON.stringify(keys.map((k) => k[k.length - 1]));
     const [row] = await read(
-      `SELECT '[' || group_concat(json_object(${jsonPairs(plan.resource, quote)}), ',' ORDER BY ${orderBy}) || ']'` +
-        ` FROM ${t} WHERE ${quote('id')} IN (SELECT "value" FROM json_each(?))`,
+      `SELECT '[' || group_concat(json_object(${jsonPairs(plan.resource, t)}), ',' ORDER BY "page"."key") || ']'` +
+        ` FROM json_each(?) AS "page" CROSS JOIN ${t} ON ${t}.${quote('id')} = "page"."value"`,
       [ids],
     );
     listJson = String(row?.[0] ?? '[]');
@@ -207,13 +208,15 @@ async function totalOf(plan: PlannedList, pageLength: number, counts?: Versioned
   return total;
 }
 
-/** json_object() arguments giving each field the JSON type fromRaw() gives it on MySQL. */
-function jsonPairs(resource: ResourceFields, quote: (id: string) => string): string {
+/**
+ * json_object() arguments giving each field the JSON type fromRaw() gives it on MySQL. Listed
+ * columns are NOT NULL (list-query.test.ts checks), so values need no NULL default.
+ */
+function jsonPairs(resource: ResourceFields, table: string): string {
   return Object.entries(resource.fields)
     .map(([field, type]) => {
-      const c = quote(field);
-      const value = type === 'bool' ? `json(iif(${c}, 'true', 'false'))` : type === 'string' ? `ifnull(${c}, '')` : `ifnull(${c}, 0)`;
-      return `'${field}', ${value}`;
+      const c = `${table}."${field}"`;
+      return `'${field}', ${type === 'bool' ? `json(iif(${c}, 'true', 'false'))` : c}`;
     })
     .join(', ');
 }
