@@ -4,8 +4,8 @@
 // is measured apart. Prints one line: loss, datagrams/s, engine CPU (main thread + ingest workers),
 // sender CPU, RSS per stream. --workers K puts the ingest (sockets, RTP, reorder, PS demux) in K
 // worker threads (MediaEngineOptions.ingestWorkers; 0 = all in the main thread, the default here).
-// real-time=yes when the engine kept up: backlog at the sender's end < 1 % of what was sent and no
-// loss; inconclusive when the sender itself was late >= 500 ms (a loaded machine: the offered rate
+// real-time=yes when the engine kept up: backlog at the sender's end < 1 % of what was sent, no
+// loss and no frame dropped for a main thread behind its ingest workers; inconclusive when the sender itself was late >= 500 ms (a loaded machine: the offered rate
 // dropped). cost-by-thread splits the engine's CPU per stream: main thread, ingest workers, other
 // threads (mostly V8's GC helpers).
 // --udp dgram reads RTP with node:dgram instead of the udp-batch addon (recvmmsg, the default);
@@ -273,6 +273,7 @@ try {
   let received = 0;
   let lost = 0;
   let frames = 0;
+  let droppedFrames = 0;
   let lossyStreams = 0;
   let silentStreams = 0;
   for (const s of streams) {
@@ -281,6 +282,7 @@ try {
     received += st.packets;
     lost += st.lost;
     frames += st.frames;
+    droppedFrames += st.droppedFrames;
     if (st.lost > 0) lossyStreams++;
   }
   const segs = (await readdir(join(dataDir, 'hls', 'bench0')).catch(() => [])).filter((f) => f.endsWith('.ts')).length;
@@ -293,11 +295,11 @@ try {
   const secs = (ms: number): string => (ms / 1000).toFixed(1);
   const perStreamOf = (ms: number): string => ((ms / (N * SECONDS * 1000)) * 100).toFixed(2);
   // a late sender means the machine, not the engine, set the pace: the run says nothing about real time
-  const realTime = report.late >= 500 ? 'inconclusive(sender-late)' : backlog < 1 && missing === 0 && lost === 0 ? 'yes' : 'no';
+  const realTime = report.late >= 500 ? 'inconclusive(sender-late)' : backlog < 1 && missing === 0 && lost === 0 && droppedFrames === 0 ? 'yes' : 'no';
   console.log(
     `media-streams outputs=${outputs || 'none'} workers=${WORKERS} udp=${UDP_RECEIVE} sender=${SENDER_DGRAM ? 'dgram' : 'sendmmsg'} streams=${N} seconds=${SECONDS} sent=${report.sent} received=${received} missing=${missing} rtp-lost=${lost} ` +
       `lossy-streams=${lossyStreams} silent-streams=${silentStreams} send-errors=${report.sendErrors} loss=${((missing / report.sent) * 100).toFixed(3)}% dgram/s=${Math.round(report.sent / (report.wallMs / 1000))} ` +
-      `frames=${frames}/${N * SECONDS * FPS} backlog-at-sender-end=${backlog.toFixed(1)}% loop-util=${(eluSend * 100).toFixed(0)}%` +
+      `frames=${frames}/${N * SECONDS * FPS} dropped-frames=${droppedFrames} backlog-at-sender-end=${backlog.toFixed(1)}% loop-util=${(eluSend * 100).toFixed(0)}%` +
       `${workerElu.length ? `(workers ${workerElu.map((u) => `${(u * 100).toFixed(0)}%`).join(',')})` : ''} ` +
       `engine-cpu=${secs(engineCpuMs)}s(${engineCpu.toFixed(0)}%core; main ${secs(mainCpuMs)}s, workers ${secs(workersCpuMs)}s, other threads ${secs(engineCpuMs - mainCpuMs - workersCpuMs)}s) cost=${perStream.toFixed(2)}%core/stream ` +
       `cost-by-thread=main ${perStreamOf(mainCpuMs)}/workers ${perStreamOf(workersCpuMs)}/other ${perStreamOf(engineCpuMs - mainCpuMs - workersCpuMs)} ` +

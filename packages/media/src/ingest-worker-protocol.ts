@@ -55,7 +55,7 @@ const CODEC_INDEX: Record<AccessUnit['codec'], number> = { h264: 0, h265: 1, aac
 /** stream, codec, flags (1 video, 2 key), pts, dts, offset, length */
 const UNIT_FIELDS = 7;
 /** stream, packets, bytes, lost, frames, dropped, firstPacketAt, lastPacketAt (0 = none yet) */
-const STAT_FIELDS = 8;
+const STAT_FIELDS = 9;
 
 /** Worker side: collects units, stats and events until `take()`. */
 export class IngestBatchWriter {
@@ -119,6 +119,7 @@ export class IngestBatchWriter {
       f[i++] = s.lost;
       f[i++] = s.frames;
       f[i++] = s.dropped;
+      f[i++] = s.droppedFrames;
       f[i++] = s.firstPacketAt ?? 0;
       f[i++] = s.lastPacketAt ?? 0;
     }
@@ -161,8 +162,9 @@ export function forEachStats(batch: Batch, fn: (stream: number, s: Omit<StreamIn
       lost: stats[i + 3]!,
       frames: stats[i + 4]!,
       dropped: stats[i + 5]!,
-      firstPacketAt: stats[i + 6] || undefined,
-      lastPacketAt: stats[i + 7] || undefined,
+      droppedFrames: stats[i + 6]!,
+      firstPacketAt: stats[i + 7] || undefined,
+      lastPacketAt: stats[i + 8] || undefined,
     });
   }
 }

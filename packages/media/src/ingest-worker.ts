@@ -17,6 +17,7 @@ interface WorkerStream {
   sentCodecs: string;
   /** frames are being dropped (main thread behind): resume at the next video key frame */
   waitKey: boolean;
+  droppedFrames: number;
 }
 
 const port = parentPort;
@@ -38,7 +39,7 @@ function post(reply: IngestReply, transfer: ArrayBuffer[] = []): void {
 function noteStats(id: number, s: WorkerStream): void {
   const st = s.ingest.stats();
   s.sentActivity = st.packets + st.dropped;
-  batch.stats(id, st);
+  batch.stats(id, { ...st, droppedFrames: s.droppedFrames });
   const codecs = `${st.videoCodec ?? ''}/${st.audioCodec ?? ''}`;
   if (codecs !== s.sentCodecs) {
     s.sentCodecs = codecs;
@@ -80,7 +81,7 @@ async function open(req: Extract<IngestRequest, { op: 'open' }>): Promise<void> 
     udpReceive: req.udpReceive,
     logger: log.child({ streamId: req.name }),
   });
-  const s: WorkerStream = { ingest, sentActivity: 0, sentCodecs: '/', waitKey: false };
+  const s: WorkerStream = { ingest, sentActivity: 0, sentCodecs: '/', waitKey: false, droppedFrames: 0 };
   streams.set(req.stream, s);
   ingest.on('accessUnit', (au) => {
     // the batch being collected counts too: batched UDP receive may read a whole backlog in one turn
@@ -90,11 +91,15 @@ async function open(req: Extract<IngestRequest, { op: 'open' }>): Promise<void> 
       // kernel's socket buffer would drop instead), and restart each stream at a key frame.
       if (droppedFrames === 0) log.warn({ inFlight }, 'main thread behind; dropping frames');
       droppedFrames++;
+      s.droppedFrames++;
       s.waitKey = true;
       return;
     }
     if (s.waitKey) {
-      if (au.kind !== 'video' || !au.key) return;
+      if (au.kind !== 'video' || !au.key) {
+        s.droppedFrames++;
+        return;
+      }
       s.waitKey = false;
     }
     batch.unit(req.stream, au);

@@ -68,6 +68,7 @@ export class LocalStreamIngest extends TypedEmitter<StreamIngestEvents> implemen
       lost: ingest.lost,
       frames: ingest.frames,
       dropped: rx.dropped,
+      droppedFrames: 0,
       firstPacketAt: rx.firstPacketAt,
       lastPacketAt: this.#lastPacketAt,
       source: rx.source,

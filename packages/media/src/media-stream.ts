@@ -158,6 +158,7 @@ export class MediaStream extends TypedEmitter<MediaStreamEvents> {
       viewers: this.#viewers.count,
       viewersByProtocol: this.#viewers.byProtocol(),
       droppedPackets: ingest.dropped,
+      droppedFrames: ingest.droppedFrames,
     };
     if (ingest.videoCodec) {
       out.video = { codec: ingest.videoCodec };

@@ -13,6 +13,11 @@ export interface StreamIngestStats {
   frames: number;
   /** datagrams from other sources, rejected connections, unparsable packets */
   dropped: number;
+  /**
+   * access units an ingest worker dropped because the main thread fell behind (each stream then
+   * resumes at a key frame); always 0 in the main thread, where the socket buffer overflows instead
+   */
+  droppedFrames: number;
   firstPacketAt?: number;
   lastPacketAt?: number;
   /** `ip:port` the stream is bound to */

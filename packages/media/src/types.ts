@@ -75,6 +75,8 @@ export interface MediaStreamStats {
   viewersByProtocol: { rtmp: number; flv: number; hls: number };
   /** datagrams from other sources, rejected connections, unparsable packets */
   droppedPackets: number;
+  /** frames dropped because the main thread fell behind the ingest workers (StreamIngestStats.droppedFrames) */
+  droppedFrames: number;
 }
 
 export type TimeoutReason = 'no-first-packet' | 'idle';

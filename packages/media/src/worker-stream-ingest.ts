@@ -25,7 +25,7 @@ export class WorkerStreamIngest extends TypedEmitter<StreamIngestEvents> impleme
   /** the pool's key for this stream in worker messages */
   readonly key: number;
   readonly #link: IngestWorkerLink;
-  #stats: StreamIngestStats = { packets: 0, bytes: 0, lost: 0, frames: 0, dropped: 0 };
+  #stats: StreamIngestStats = { packets: 0, bytes: 0, lost: 0, frames: 0, dropped: 0, droppedFrames: 0 };
   #failed: string | null = null;
   #closing: Promise<void> | null = null;
 

@@ -226,6 +226,7 @@ test('a worker whose main thread falls behind drops frames past maxInFlightBytes
     await ingest.flush();
     assert.ok(src[150]!.key);
     assert.ok(out.length < src.length, `frames were dropped (${out.length})`);
+    assert.equal(ingest.stats().droppedFrames, src.length - out.length, 'every dropped frame is counted');
     assertAllFrames(out.slice(-100), src.slice(150));
   } finally {
     await pool.close();
