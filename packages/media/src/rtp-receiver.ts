@@ -211,22 +211,10 @@ export class RtpReceiver extends TypedEmitter<RtpReceiverEvents> {
       this.stats.dropped++;
       return;
     }
-    if (isRtcp(msg)) return;
-    const pkt = parseRtpPacket(msg);
-    if (!pkt) {
-      this.stats.dropped++;
-      this.#log.debug({ from: `${rinfo.address}:${rinfo.port}`, length: msg.length }, 'not an RTP packet; dropped');
-      return;
-    }
-    if (this.stats.source === undefined) {
-      const from = `${rinfo.address}:${rinfo.port}`;
+    if (this.#onUdpPacket(msg, rinfo)) {
       this.#boundAddress = rinfo.address;
       this.#boundPort = rinfo.port;
-      this.stats.source = from;
-      this.#log.debug({ from, port: this.#port }, 'rtp source bound');
-      this.safeEmit('bound', { host: rinfo.address, port: rinfo.port });
     }
-    this.#accept(pkt, msg.length);
   }
 
   #onBatchDatagram(data: Buffer, from: DatagramSource): void {
@@ -234,22 +222,30 @@ export class RtpReceiver extends TypedEmitter<RtpReceiverEvents> {
       this.stats.dropped++;
       return;
     }
-    if (isRtcp(data)) return;
+    if (this.#onUdpPacket(data, from)) this.#boundKey = from.key();
+  }
+
+  /**
+   * A datagram from the bound source (or the first one): RTCP skipped, RTP parsed and accepted.
+   * True when it bound the receiver to its source; the caller keeps that source in its own form.
+   */
+  #onUdpPacket(data: Buffer, from: { readonly address: string; readonly port: number }): boolean {
+    if (isRtcp(data)) return false;
     const pkt = parseRtpPacket(data);
     if (!pkt) {
       this.stats.dropped++;
       this.#log.debug({ from: `${from.address}:${from.port}`, length: data.length }, 'not an RTP packet; dropped');
-      return;
+      return false;
     }
-    if (this.#boundKey === undefined) {
-      this.#boundKey = from.key();
-      const host = from.address;
-      const source = `${host}:${from.port}`;
-      this.stats.source = source;
-      this.#log.debug({ from: source, port: this.#port }, 'rtp source bound');
-      this.safeEmit('bound', { host, port: from.port });
+    const binds = this.stats.source === undefined;
+    if (binds) {
+      const { address: host, port } = from;
+      this.stats.source = `${host}:${port}`;
+      this.#log.debug({ from: this.stats.source, port: this.#port }, 'rtp source bound');
+      this.safeEmit('bound', { host, port });
     }
     this.#accept(pkt, data.length);
+    return binds;
   }
 
   #openTcpServer(): Promise<void> {
