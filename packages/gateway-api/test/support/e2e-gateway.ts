@@ -61,6 +61,22 @@ export interface GatewayOptions {
 
 export async function startGateway(o: GatewayOptions = {}): Promise<GatewayProcess> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'gb-e2e-'));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startGatewayOnce({ ...o, dataDir });
+    } catch (err) {
+      // freePort() hands out ephemeral ports: by the time the gateway binds (seconds later, under
+      // tsx) another process's outgoing connection may hold one. Fresh ports, unless pinned.
+      if (o.ports || attempt === 3 || !/ is in use/.test(String(err))) {
+        if (!o.dataDir) rmSync(dataDir, { recursive: true, force: true });
+        throw err;
+      }
+    }
+  }
+}
+
+async function startGatewayOnce(o: GatewayOptions & { dataDir: string }): Promise<GatewayProcess> {
+  const dataDir = o.dataDir;
   const ports = o.ports ?? {
     sip: await freePort(),
     api: await freePort(),
