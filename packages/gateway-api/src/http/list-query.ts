@@ -154,8 +154,9 @@ async function sqlitePage(plan: PlannedList, { caches, version }: NonNullable<Pl
     where = filtered ? `${filtered} AND ${seek}` : ` WHERE ${seek}`;
     offset = skip - anchor.offset;
   }
-  // The row before the page is read too when there is one: its key is the anchor for this skip.
-  const lead = offset > 0 ? 1 : 0;
+  // The row before the page is read too when there is one and the skip is deep enough to keep its
+  // key: it is the anchor for this skip.
+  const lead = offset > 0 && skip >= MIN_ANCHOR_OFFSET ? 1 : 0;
   const keyColumns = [...sort.map((k) => quote(k.field)), quote('id')].join(', ');
   const keys = await read(`SELECT ${keyColumns} FROM ${t}${where} ORDER BY ${orderBy} LIMIT ${limit + lead} OFFSET ${offset - lead}`, params);
   if (lead && keys.length > 0) caches.anchors.remember(shape, version, skip, keys.shift()!);
@@ -208,11 +209,19 @@ async function totalOf(plan: PlannedList, pageLength: number, counts?: Versioned
   return total;
 }
 
+const jsonPairsByResource = new WeakMap<ResourceFields, string>();
+
 /**
- * json_object() arguments giving each field the JSON type fromRaw() gives it on MySQL. Listed
- * columns are NOT NULL (list-query.test.ts checks), so values need no NULL default.
+ * json_object() arguments giving each field the JSON type fromRaw() gives it on MySQL, written once
+ * per resource. Listed columns are NOT NULL (list-query.test.ts checks), so values need no NULL default.
  */
 function jsonPairs(resource: ResourceFields, table: string): string {
+  let pairs = jsonPairsByResource.get(resource);
+  if (pairs === undefined) jsonPairsByResource.set(resource, (pairs = writeJsonPairs(resource, table)));
+  return pairs;
+}
+
+function writeJsonPairs(resource: ResourceFields, table: string): string {
   return Object.entries(resource.fields)
     .map(([field, type]) => {
       const c = `${table}."${field}"`;
