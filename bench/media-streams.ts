@@ -11,11 +11,11 @@
 // --udp dgram reads RTP with node:dgram instead of the udp-batch addon (recvmmsg, the default);
 // the sender sends each stream's frame with one sendmmsg (udp-batch), or with node:dgram per
 // packet under --sender-dgram (the sender then costs ~40 % of a core at 300 streams).
-//   node --import tsx bench/media-streams.ts [--streams 50] [--seconds 20] [--workers 0] [--udp batch|dgram] [--sender-dgram] [--no-hls] [--no-flv] [--mediabunny]
+//   node --import tsx bench/media-streams.ts [--streams 50] [--seconds 20] [--workers 0] [--udp batch|dgram] [--sender-dgram] [--in-step] [--no-hls] [--no-flv] [--mediabunny]
 import { fork } from 'node:child_process';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -41,6 +41,14 @@ const WORKERS = arg('workers', 0);
 const FPS = 25;
 const UDP_RECEIVE = process.argv.includes('--udp') && process.argv[process.argv.indexOf('--udp') + 1] === 'dgram' ? 'dgram' : 'batch';
 const SENDER_DGRAM = process.argv.includes('--sender-dgram') || !udpBatchAvailable();
+/**
+ * Cameras' GOPs are not in step: stream i starts i % GOP frames into the fixture, so about N/GOP
+ * streams send a key frame in each 40 ms. --in-step sends the same frame on every stream at once
+ * (every key frame of every stream in the same 40 ms: a worst case no real deployment sees).
+ */
+const GOP = 50;
+const IN_STEP = process.argv.includes('--in-step');
+const phaseOf = (i: number): number => (IN_STEP ? 0 : i % GOP);
 
 /** CPU ms of this process's main thread (its tid is the pid), from /proc. */
 function mainThreadCpuMs(): number {
@@ -62,6 +70,7 @@ async function fixture(): Promise<string> {
     // made below
   }
   const tmp = `${path}.${process.pid}.h264`;
+  await mkdir(FIXTURE_DIR, { recursive: true });
   await runFfmpeg([
     '-f', 'lavfi', '-i', `testsrc2=size=1280x720:rate=${FPS}:duration=10`, '-vf', 'noise=alls=12:allf=t',
     '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '0', '-g', '50', '-b:v', '2M', '-maxrate', '2M', '-bufsize', '1M',
@@ -93,9 +102,9 @@ async function framePayloads(seconds: number): Promise<{ ts: number; payloads: B
 
 /** Sends each stream's frame with one sendmmsg: the packets of a frame are built once and patched per stream. */
 async function batchSender(ports: number[], seconds: number): Promise<void> {
-  const frames = await framePayloads(seconds);
+  const frames = await framePayloads(seconds + GOP / FPS);
   const sock = UdpBatchSocket.open({ host: '127.0.0.1', port: 0, sendBufferBytes: 8 * 1024 * 1024 });
-  const state = ports.map((port, i) => ({ port, seq: (i * 7919) & 0xffff, ssrc: 0x10000 + i }));
+  const state = ports.map((port, i) => ({ port, seq: (i * 7919) & 0xffff, ssrc: 0x10000 + i, phase: phaseOf(i) }));
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let sent = 0;
@@ -105,17 +114,26 @@ async function batchSender(ports: number[], seconds: number): Promise<void> {
     const due = t0 + frameNo * 40;
     const now = performance.now();
     if (due > now) await new Promise((r) => setTimeout(r, due - now));
-    const f = frames[frameNo]!;
-    const ts = f.ts >>> 0;
-    const pkts = f.payloads.map((payload, k) => {
-      const pkt = Buffer.allocUnsafe(12 + payload.length);
-      pkt[0] = 0x80;
-      pkt[1] = (k === f.payloads.length - 1 ? 0x80 : 0) | 96;
-      pkt.writeUInt32BE(ts, 4);
-      payload.copy(pkt, 12);
-      return pkt;
-    });
+    // the packets of each frame sent in this tick, built once
+    const built = new Map<number, Buffer[]>();
+    const packetsOf = (n: number): Buffer[] => {
+      let pkts = built.get(n);
+      if (pkts) return pkts;
+      const f = frames[n]!;
+      const ts = f.ts >>> 0;
+      pkts = f.payloads.map((payload, k) => {
+        const pkt = Buffer.allocUnsafe(12 + payload.length);
+        pkt[0] = 0x80;
+        pkt[1] = (k === f.payloads.length - 1 ? 0x80 : 0) | 96;
+        pkt.writeUInt32BE(ts, 4);
+        payload.copy(pkt, 12);
+        return pkt;
+      });
+      built.set(n, pkts);
+      return pkts;
+    };
     for (const s of state) {
+      const pkts = packetsOf(frameNo + s.phase);
       for (const pkt of pkts) {
         pkt.writeUInt16BE(s.seq, 2);
         pkt.writeUInt32BE(s.ssrc, 8);
@@ -138,7 +156,7 @@ async function batchSender(ports: number[], seconds: number): Promise<void> {
 }
 
 async function sender(ports: number[], seconds: number): Promise<void> {
-  const frames = await framePayloads(seconds);
+  const frames = await framePayloads(seconds + GOP / FPS);
   const sock = dgram.createSocket('udp4');
   sock.bind(0, '127.0.0.1');
   await new Promise((r) => sock.once('listening', r));
@@ -147,7 +165,7 @@ async function sender(ports: number[], seconds: number): Promise<void> {
   } catch {
     // capped by the kernel
   }
-  const state = ports.map((port, i) => ({ port, seq: (i * 7919) & 0xffff, ssrc: 0x10000 + i, offset: Math.floor((i / ports.length) * 40) }));
+  const state = ports.map((port, i) => ({ port, seq: (i * 7919) & 0xffff, ssrc: 0x10000 + i, phase: phaseOf(i) }));
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let sent = 0;
@@ -155,14 +173,14 @@ async function sender(ports: number[], seconds: number): Promise<void> {
   const totalFrames = seconds * FPS;
   let inFlight = 0;
   let sendErrors = 0;
-  // one tick per frame period; streams are spread across the 40 ms so key frames do not all burst together
+  // one tick per frame period
   while (frameNo < totalFrames) {
     const due = t0 + frameNo * 40;
     const now = performance.now();
     if (due > now) await new Promise((r) => setTimeout(r, due - now));
-    const f = frames[frameNo]!;
-    const ts = f.ts >>> 0;
     for (const s of state) {
+      const f = frames[frameNo + s.phase]!;
+      const ts = f.ts >>> 0;
       for (let k = 0; k < f.payloads.length; k++) {
         const payload = f.payloads[k]!;
         const pkt = Buffer.allocUnsafe(12 + payload.length);
@@ -228,10 +246,14 @@ try {
   const workers0 = (await engine.ingestWorkers?.usage()) ?? [];
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
-  const child = fork(new URL(import.meta.url).pathname, ['--sender', streams.map((s) => s.port).join(','), '--seconds', String(SECONDS), ...(SENDER_DGRAM ? ['--sender-dgram'] : [])], {
+  const child = fork(new URL(import.meta.url).pathname, ['--sender', streams.map((s) => s.port).join(','), '--seconds', String(SECONDS), ...(SENDER_DGRAM ? ['--sender-dgram'] : []), ...(IN_STEP ? ['--in-step'] : [])], {
     execArgv: ['--import', 'tsx'],
   });
   let peakRss = rss0;
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const eld = monitorEventLoopDelay({ resolution: 5 });
+  eld.enable();
+  const eldTimer = process.env.BENCH_ELD ? setInterval(() => { console.log(`t=${((performance.now() - t0) / 1000).toFixed(0)} eld-max=${(eld.max / 1e6).toFixed(0)}ms p50=${(eld.percentile(50) / 1e6).toFixed(0)} elu=${performance.eventLoopUtilization().utilization.toFixed(2)}`); eld.reset(); }, 1000) : undefined;
   const sampler = setInterval(() => { const m = process.memoryUsage(); peakRss = Math.max(peakRss, m.rss); if (process.env.BENCH_MEM) console.log(`rss ${(m.rss / 1e6).toFixed(0)} heap ${(m.heapUsed / 1e6).toFixed(0)} ab ${(m.arrayBuffers / 1e6).toFixed(0)}`); }, 5000);
   type SenderReport = { sent: number; sendErrors: number; cpuMs: number; wallMs: number; late: number };
   const report = await new Promise<SenderReport>((resolve, reject) => {
@@ -250,6 +272,7 @@ try {
     await new Promise((r) => setTimeout(r, 1000));
   }
   clearInterval(sampler);
+  clearInterval(eldTimer);
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const mainCpuMs = mainThreadCpuMs() - main0;
@@ -297,7 +320,7 @@ try {
   // a late sender means the machine, not the engine, set the pace: the run says nothing about real time
   const realTime = report.late >= 500 ? 'inconclusive(sender-late)' : backlog < 1 && missing === 0 && lost === 0 && droppedFrames === 0 ? 'yes' : 'no';
   console.log(
-    `media-streams outputs=${outputs || 'none'} workers=${WORKERS} udp=${UDP_RECEIVE} sender=${SENDER_DGRAM ? 'dgram' : 'sendmmsg'} streams=${N} seconds=${SECONDS} sent=${report.sent} received=${received} missing=${missing} rtp-lost=${lost} ` +
+    `media-streams outputs=${outputs || 'none'} workers=${WORKERS} udp=${UDP_RECEIVE} sender=${SENDER_DGRAM ? 'dgram' : 'sendmmsg'} gops=${IN_STEP ? 'in-step' : 'staggered'} streams=${N} seconds=${SECONDS} sent=${report.sent} received=${received} missing=${missing} rtp-lost=${lost} ` +
       `lossy-streams=${lossyStreams} silent-streams=${silentStreams} send-errors=${report.sendErrors} loss=${((missing / report.sent) * 100).toFixed(3)}% dgram/s=${Math.round(report.sent / (report.wallMs / 1000))} ` +
       `frames=${frames}/${N * SECONDS * FPS} dropped-frames=${droppedFrames} backlog-at-sender-end=${backlog.toFixed(1)}% loop-util=${(eluSend * 100).toFixed(0)}%` +
       `${workerElu.length ? `(workers ${workerElu.map((u) => `${(u * 100).toFixed(0)}%`).join(',')})` : ''} ` +

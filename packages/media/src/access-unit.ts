@@ -6,6 +6,10 @@ export type AudioCodec = 'aac' | 'g711a' | 'g711u';
  * - video: Annex-B with start codes; key frames carry SPS/PPS[/VPS]
  * - aac: ADTS frame(s); g711: raw 8 kHz samples
  * - pts/dts: 90 kHz, 33-bit wrap already unwrapped (monotonic)
+ *
+ * `data` is valid only during the call that hands the unit over: units from ingest workers are
+ * views of a shared ring that is written again afterwards. Whatever keeps a unit keeps a copy
+ * (retainAccessUnit).
  */
 export interface AccessUnit {
   kind: 'video' | 'audio';
@@ -14,6 +18,11 @@ export interface AccessUnit {
   pts: number;
   dts: number;
   key: boolean;
+}
+
+/** The unit with its own copy of the bytes, for holding past the call that delivered it. */
+export function retainAccessUnit(au: AccessUnit): AccessUnit {
+  return { ...au, data: Buffer.from(au.data) };
 }
 
 /** Downstream stage that consumes access units (FLV, HLS, recorders). */

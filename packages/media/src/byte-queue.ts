@@ -19,6 +19,18 @@ export class ByteQueue {
     this.#length += chunk.length;
   }
 
+  /** Replaces the queued views with a copy of their bytes: for callers that reuse a chunk's memory after push(). */
+  own(): void {
+    if (this.#length === 0) {
+      this.clear();
+      return;
+    }
+    const owned = this.peek(this.#length);
+    // peek() returns a view when the bytes sit in one chunk: copy that too
+    this.#chunks = [owned.buffer === this.#chunks[0]?.buffer ? Buffer.from(owned) : owned];
+    this.#head = 0;
+  }
+
   clear(): void {
     this.#chunks = [];
     this.#head = 0;

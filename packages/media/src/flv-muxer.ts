@@ -1,4 +1,4 @@
-import type { AccessUnit, MediaSink } from './access-unit.ts';
+import { retainAccessUnit, type AccessUnit, type MediaSink } from './access-unit.ts';
 import { parseH264Sps, parseH265Sps, type H265SpsInfo } from './sps-parser.ts';
 import { SlabAllocator } from './slab-allocator.ts';
 
@@ -21,6 +21,10 @@ export interface FlvTag {
 
 export interface FlvMuxerOptions {
   onTag: (tag: FlvTag) => void;
+  /** Where tag bytes come from (uninitialised; every byte is written). Default: ranges of shared slabs. */
+  alloc?: (bytes: number) => Buffer;
+  /** A video key frame's tags come next (so its GOP's tags can be told apart, see FlvGopMemory). */
+  onKeyFrame?: () => void;
   /** Called when a malformed unit is dropped (no exception escapes `input`). */
   onDrop?: (reason: string) => void;
 }
@@ -74,9 +78,11 @@ export function encodeFlvTag(tag: FlvTag): Buffer {
 /** Tags live about one GOP (node-media-server's GOP cache): their own allocator. */
 const tagSlabs = new SlabAllocator();
 
+const sharedTagAlloc = (n: number): Buffer => tagSlabs.alloc(n);
+
 /** A tag of `size` body bytes built in one piece; the caller fills `data`. */
-function newTag(type: FlvTag['type'], timestamp: number, size: number): FlvTag & { message: Buffer } {
-  const message = tagSlabs.alloc(11 + size + 4);
+function newTag(alloc: (n: number) => Buffer, type: FlvTag['type'], timestamp: number, size: number): FlvTag & { message: Buffer } {
+  const message = alloc(11 + size + 4);
   message[0] = type;
   message[1] = (size >>> 16) & 0xff;
   message[2] = (size >>> 8) & 0xff;
@@ -94,10 +100,10 @@ function newTag(type: FlvTag['type'], timestamp: number, size: number): FlvTag &
 }
 
 /** A tag whose body is `parts` back to back. */
-function tagOf(type: FlvTag['type'], timestamp: number, ...parts: Buffer[]): FlvTag {
+function tagOf(alloc: (n: number) => Buffer, type: FlvTag['type'], timestamp: number, ...parts: Buffer[]): FlvTag {
   let size = 0;
   for (const p of parts) size += p.length;
-  const tag = newTag(type, timestamp, size);
+  const tag = newTag(alloc, type, timestamp, size);
   let o = 0;
   for (const p of parts) {
     tag.data.set(p, o);
@@ -186,6 +192,8 @@ function hevcDecoderConfig(info: H265SpsInfo, vps: Buffer[], sps: Buffer[], pps:
 export class FlvMuxer implements MediaSink {
   readonly #onTag: (tag: FlvTag) => void;
   readonly #onDrop: (reason: string) => void;
+  readonly #alloc: (n: number) => Buffer;
+  readonly #onKeyFrame: () => void;
   #base = -1;
   #videoConfig: Buffer | null = null;
   #audioConfig: Buffer | null = null;
@@ -198,6 +206,8 @@ export class FlvMuxer implements MediaSink {
   constructor(opts: FlvMuxerOptions) {
     this.#onTag = opts.onTag;
     this.#onDrop = opts.onDrop ?? (() => {});
+    this.#alloc = opts.alloc ?? sharedTagAlloc;
+    this.#onKeyFrame = opts.onKeyFrame ?? (() => {});
   }
 
   get started(): boolean {
@@ -212,7 +222,7 @@ export class FlvMuxer implements MediaSink {
       if (this.#base >= 0) this.#inputAudio(au);
       else {
         // PS demuxers finish a video frame only when the next pack arrives: audio of the same instant comes first
-        this.#earlyAudio.push(au);
+        this.#earlyAudio.push(retainAccessUnit(au));
         if (this.#earlyAudio.length > 64) this.#earlyAudio.shift();
       }
     }
@@ -227,6 +237,7 @@ export class FlvMuxer implements MediaSink {
   }
 
   #inputVideo(au: AccessUnit): void {
+    if (au.key) this.#onKeyFrame();
     const nals = splitNalUnits(au.data);
     const h265 = au.codec === 'h265';
     const vps: Buffer[] = [];
@@ -285,7 +296,7 @@ export class FlvMuxer implements MediaSink {
     const ts = this.#ms(au.dts);
     if (config && (!this.#videoConfig || !config.equals(this.#videoConfig))) {
       this.#videoConfig = config;
-      this.#onTag(h265 ? tagOf(FLV_VIDEO, ts, HEVC_SEQUENCE_START, HVC1, config) : tagOf(FLV_VIDEO, ts, AVC_SEQUENCE_HEADER, config));
+      this.#onTag(h265 ? tagOf(this.#alloc, FLV_VIDEO, ts, HEVC_SEQUENCE_START, HVC1, config) : tagOf(this.#alloc, FLV_VIDEO, ts, AVC_SEQUENCE_HEADER, config));
     }
     for (const a of early) this.#inputAudio(a);
     if (frame.length === 0) return;
@@ -294,7 +305,7 @@ export class FlvMuxer implements MediaSink {
     // AVCC/HVCC body: 4-byte NAL lengths, written straight into the tag
     let size = headLen;
     for (const n of frame) size += 4 + n.length;
-    const tag = newTag(FLV_VIDEO, ts, size);
+    const tag = newTag(this.#alloc, FLV_VIDEO, ts, size);
     const body = tag.data;
     let o = headLen;
     for (const n of frame) {
@@ -326,12 +337,12 @@ export class FlvMuxer implements MediaSink {
       props.audiocodecid = audio === 'aac' ? 10 : audio === 'g711a' ? 7 : 8;
       props.stereo = false;
     }
-    this.#onTag(tagOf(FLV_SCRIPT, 0, amf0OnMetaData(props)));
+    this.#onTag(tagOf(this.#alloc, FLV_SCRIPT, 0, amf0OnMetaData(props)));
   }
 
   #inputAudio(au: AccessUnit): void {
     if (au.codec === 'g711a' || au.codec === 'g711u') {
-      const tag = newTag(FLV_AUDIO, this.#ms(au.dts), 1 + au.data.length);
+      const tag = newTag(this.#alloc, FLV_AUDIO, this.#ms(au.dts), 1 + au.data.length);
       tag.data[0] = au.codec === 'g711a' ? 0x72 : 0x82;
       tag.data.set(au.data, 1);
       this.#onTag(tag);
@@ -361,9 +372,9 @@ export class FlvMuxer implements MediaSink {
       const ts = this.#ms(dts);
       if (!this.#audioConfig || !asc.equals(this.#audioConfig)) {
         this.#audioConfig = asc;
-        this.#onTag(tagOf(FLV_AUDIO, ts, AAC_SEQUENCE_HEADER, asc));
+        this.#onTag(tagOf(this.#alloc, FLV_AUDIO, ts, AAC_SEQUENCE_HEADER, asc));
       }
-      const tag = newTag(FLV_AUDIO, ts, 2 + frameLen - headerLen);
+      const tag = newTag(this.#alloc, FLV_AUDIO, ts, 2 + frameLen - headerLen);
       tag.data[0] = 0xaf;
       tag.data[1] = 1;
       tag.data.set(d.subarray(off + headerLen, off + frameLen), 2);

@@ -11,7 +11,7 @@ import {
   Output,
   PathedTarget,
 } from 'mediabunny';
-import type { AccessUnit, MediaSink } from './access-unit.ts';
+import { retainAccessUnit, type AccessUnit, type MediaSink } from './access-unit.ts';
 import { splitNalUnits } from './flv-muxer.ts';
 import { parseH264Sps, parseH265Sps } from './sps-parser.ts';
 
@@ -85,8 +85,10 @@ export class HlsSegmenter implements LiveHlsSegmenter {
     return { videoFrames: this.#videoFrames, dropped: this.#dropped, state: this.#state };
   }
 
-  input(au: AccessUnit): void {
-    if (au.kind === 'audio' && au.codec !== 'aac') return;
+  input(unit: AccessUnit): void {
+    if (unit.kind === 'audio' && unit.codec !== 'aac') return;
+    // mediabunny muxes asynchronously and this segmenter holds the previous frame: own copies
+    const au = retainAccessUnit(unit);
     if (this.#state === 'waiting') {
       this.#waitForTracks(au);
       return;

@@ -2,9 +2,10 @@ import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import pino, { type Logger } from 'pino';
 import { InvalidStateError, startWorker } from '@gb28181/common';
-import { forEachStats, forEachUnit, type IngestAck, type IngestReply, type IngestWorkerData } from './ingest-worker-protocol.ts';
+import { forEachStats, type IngestRecycle, type IngestReply, type IngestWorkerData } from './ingest-worker-protocol.ts';
 import type { LocalStreamIngestOptions } from './local-stream-ingest.ts';
 import type { StreamIngest } from './stream-ingest.ts';
+import { forEachBlockUnit } from './unit-blocks.ts';
 import { WorkerStreamIngest, type IngestCommand } from './worker-stream-ingest.ts';
 
 export interface IngestWorkerPoolOptions {
@@ -14,9 +15,10 @@ export interface IngestWorkerPoolOptions {
   /** the worker's entry module (default ingest-worker.ts next to this file) */
   workerUrl?: URL;
   /**
-   * Frame bytes a worker may have posted that the main thread has not handled yet; beyond it the
-   * worker drops frames (each stream resumes at its next key frame) instead of growing memory
-   * without bound. Default 64 MB (about a second of 250 streams at 2 Mbit/s).
+   * Bytes of access-unit blocks (unit-blocks.ts) a worker may have posted that the main thread has
+   * not handed back yet; beyond it the worker drops frames (each stream resumes at its next key
+   * frame) instead of growing memory without bound. Default 64 MB (about a second of 250 streams
+   * at 2 Mbit/s).
    */
   maxInFlightBytes?: number;
   /**
@@ -36,8 +38,6 @@ const RESPAWN_DELAY_MS = 1000;
 const DEFAULT_MAX_IN_FLIGHT = 64 * 1024 * 1024;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const START_TIMEOUT_MS = 30_000;
-/** the main thread acknowledges handled unit bytes in steps of this */
-const ACK_STEP = 1024 * 1024;
 const DEFAULT_WORKER_URL = new URL('./ingest-worker.ts', import.meta.url);
 
 /** A worker's error as the caller would have got it in-process: same class for the typed ones, same code. */
@@ -57,8 +57,6 @@ class IngestWorker {
   readonly #requestTimeoutMs: number;
   readonly #log: Logger;
   #nextId = 1;
-  #unacked = 0;
-  readonly #ackStep: number;
   #exited: string | null = null;
   #wasReady = false;
 
@@ -74,7 +72,6 @@ class IngestWorker {
     this.#requestTimeoutMs = requestTimeoutMs;
     const data: IngestWorkerData = { index, logLevel: log.level, maxInFlightBytes };
     this.worker = startWorker(url, data);
-    this.#ackStep = Math.min(ACK_STEP, Math.floor(maxInFlightBytes / 4));
     let markReady: () => void = () => {};
     let failReady: (e: Error) => void = () => {};
     this.ready = new Promise<void>((resolve, reject) => {
@@ -154,11 +151,13 @@ class IngestWorker {
     if (m.op === 'batch') {
       forEachStats(m, (stream, st) => this.streams.get(stream)?.updateStats(st));
       for (const e of m.events) this.streams.get(e.stream)?.applyEvent(e);
-      forEachUnit(m, (stream, au) => this.streams.get(stream)?.deliver(au));
-      this.#unacked += m.bytes;
-      if (this.#unacked >= this.#ackStep && this.#exited === null) {
-        this.worker.postMessage({ op: 'ack', bytes: this.#unacked } satisfies IngestAck);
-        this.#unacked = 0;
+      if (m.blocks.length === 0) return;
+      for (const block of m.blocks) forEachBlockUnit(block, (stream, au) => this.streams.get(stream)?.deliver(au));
+      // delivery is synchronous and consumers copy what they keep (AccessUnit.data): the blocks
+      // can go back to be filled again
+      if (this.#exited === null) {
+        const buffers = m.blocks.map((b) => b.buffer);
+        this.worker.postMessage({ op: 'recycle', buffers } satisfies IngestRecycle, buffers);
       }
       return;
     }
@@ -230,7 +229,7 @@ export class IngestWorkerPool {
   }
 
   /** Opens a stream's receive port in the least loaded worker. Rejects like RtpReceiver.open (EADDRINUSE has its code). */
-  async open(o: Omit<LocalStreamIngestOptions, 'logger'> & { streamId: string }): Promise<StreamIngest> {
+  async open(o: Omit<LocalStreamIngestOptions, 'logger' | 'transient'> & { streamId: string }): Promise<StreamIngest> {
     if (this.#closed) throw new InvalidStateError('ingest worker pool is closed');
     let w: IngestWorker | undefined;
     const load = (x: IngestWorker): number => x.streams.size + x.opening;

@@ -4,8 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
-import { IngestBatchWriter, type IngestAck, type IngestReply, type IngestRequest, type IngestWorkerData } from './ingest-worker-protocol.ts';
+import { IngestBatchWriter, type IngestRecycle, type IngestReply, type IngestRequest, type IngestWorkerData } from './ingest-worker-protocol.ts';
 import { LocalStreamIngest } from './local-stream-ingest.ts';
+import { UNIT_BLOCK_BYTES, UnitBlockWriter } from './unit-blocks.ts';
 
 /** Stats of streams without new frames still reach the main thread this often (timeouts, stats()). */
 const STATS_INTERVAL_MS = 100;
@@ -25,15 +26,20 @@ if (!port) throw new Error('ingest-worker.ts runs as a worker thread (see Ingest
 const { index, logLevel, maxInFlightBytes } = workerData as IngestWorkerData;
 const log = pino({ level: logLevel }).child({ part: 'ingest-worker', worker: index });
 const streams = new Map<number, WorkerStream>();
-const batch = new IngestBatchWriter();
+// blocks small enough that a low in-flight limit still holds several
+const blocks = new UnitBlockWriter(maxInFlightBytes, Math.max(1024, Math.min(UNIT_BLOCK_BYTES, Math.floor(maxInFlightBytes / 16 / 8) * 8)));
+const batch = new IngestBatchWriter(blocks);
 let scheduled = false;
-/** unit bytes posted to the main thread and not yet acknowledged: bounds memory when it falls behind */
-let postedBytes = 0;
-let ackedBytes = 0;
+/** frames dropped since the main thread last kept up (logged when it falls behind and when it catches up) */
 let droppedFrames = 0;
 
-function post(reply: IngestReply, transfer: ArrayBuffer[] = []): void {
-  port!.postMessage(reply, transfer);
+function post(reply: IngestReply): void {
+  port!.postMessage(reply);
+}
+
+function postBatch(): void {
+  const message = batch.take();
+  port!.postMessage(message, message.blocks.map((b) => b.buffer));
 }
 
 function noteStats(id: number, s: WorkerStream): void {
@@ -51,9 +57,7 @@ function noteStats(id: number, s: WorkerStream): void {
 function sendBatch(): void {
   scheduled = false;
   if (batch.empty) return;
-  const { message, transfer } = batch.take();
-  postedBytes += message.bytes;
-  post(message, transfer);
+  postBatch();
 }
 
 function schedule(): void {
@@ -79,30 +83,27 @@ async function open(req: Extract<IngestRequest, { op: 'open' }>): Promise<void> 
     reorderWindow: req.reorderWindow,
     expectedSsrc: req.expectedSsrc,
     udpReceive: req.udpReceive,
+    // each unit is copied into the ring as it is emitted
+    transient: true,
     logger: log.child({ streamId: req.name }),
   });
   const s: WorkerStream = { ingest, sentActivity: 0, sentCodecs: '/', waitKey: false, droppedFrames: 0 };
   streams.set(req.stream, s);
   ingest.on('accessUnit', (au) => {
-    // the batch being collected counts too: batched UDP receive may read a whole backlog in one turn
-    const inFlight = postedBytes + batch.bytes - ackedBytes;
-    if (inFlight > maxInFlightBytes) {
+    if (s.waitKey && (au.kind !== 'video' || !au.key)) {
+      s.droppedFrames++;
+      return;
+    }
+    if (!batch.unit(req.stream, au)) {
       // The main thread is not keeping up: drop rather than queue without bound (in-process the
       // kernel's socket buffer would drop instead), and restart each stream at a key frame.
-      if (droppedFrames === 0) log.warn({ inFlight }, 'main thread behind; dropping frames');
+      if (droppedFrames === 0) log.warn({ inFlight: blocks.inFlight }, 'main thread behind; dropping frames');
       droppedFrames++;
       s.droppedFrames++;
       s.waitKey = true;
       return;
     }
-    if (s.waitKey) {
-      if (au.kind !== 'video' || !au.key) {
-        s.droppedFrames++;
-        return;
-      }
-      s.waitKey = false;
-    }
-    batch.unit(req.stream, au);
+    s.waitKey = false;
     noteStats(req.stream, s);
     schedule();
   });
@@ -158,10 +159,10 @@ async function handle(req: IngestRequest): Promise<void> {
   post({ op: 'done', id: req.id });
 }
 
-port.on('message', (req: IngestRequest | IngestAck) => {
-  if (req.op === 'ack') {
-    ackedBytes += req.bytes;
-    if (droppedFrames > 0 && postedBytes - ackedBytes <= maxInFlightBytes / 2) {
+port.on('message', (req: IngestRequest | IngestRecycle) => {
+  if (req.op === 'recycle') {
+    for (const b of req.buffers) blocks.recycle(b);
+    if (droppedFrames > 0 && blocks.inFlight <= blocks.maxInFlight / 2) {
       log.warn({ droppedFrames }, 'main thread caught up; frames flow again');
       droppedFrames = 0;
     }

@@ -16,6 +16,12 @@ export interface LocalStreamIngestOptions {
   expectedSsrc?: number;
   /** UDP receive path (RtpReceiverOptions.udpReceive) */
   udpReceive?: UdpReceivePath;
+  /**
+   * Datagrams are read into a buffer reused every event-loop turn and access units' bytes are valid
+   * only during the 'accessUnit' event (RtpPsIngestOptions.transient): for a caller that copies
+   * every unit at once, such as an ingest worker.
+   */
+  transient?: boolean;
   logger?: Logger;
 }
 
@@ -38,6 +44,7 @@ export class LocalStreamIngest extends TypedEmitter<StreamIngestEvents> implemen
     this.#ingest = new RtpPsIngest({
       onAccessUnit: (au: AccessUnit) => this.safeEmit('accessUnit', au),
       reorderWindow: o.reorderWindow,
+      transient: o.transient,
       logger: log,
     });
     rx.on('packet', (p) => this.#input(p));
@@ -47,7 +54,7 @@ export class LocalStreamIngest extends TypedEmitter<StreamIngestEvents> implemen
 
   static async open(o: LocalStreamIngestOptions): Promise<LocalStreamIngest> {
     const log = o.logger ?? pino({ level: 'silent' });
-    const rx = await RtpReceiver.open({ transport: o.transport, bindIp: o.bindIp, port: o.port, udpReceive: o.udpReceive, logger: log });
+    const rx = await RtpReceiver.open({ transport: o.transport, bindIp: o.bindIp, port: o.port, udpReceive: o.udpReceive, transientPackets: o.transient, logger: log });
     return new LocalStreamIngest(rx, o, log);
   }
 

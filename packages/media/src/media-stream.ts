@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AccessUnit } from './access-unit.ts';
+import { FlvGopMemory } from './flv-gop-memory.ts';
 import { FlvMuxer } from './flv-muxer.ts';
 import { HlsSegmenter, type LiveHlsSegmenter } from './hls-segmenter.ts';
 import { NativeHlsSegmenter } from './native-hls-segmenter.ts';
@@ -57,8 +58,11 @@ export class MediaStream extends TypedEmitter<MediaStreamEvents> {
     this.port = init.ingest.port;
     this.#log = init.logger.child({ streamId: init.streamId });
     this.emitterLogger = this.#log;
+    const tagMemory = new FlvGopMemory();
     this.#flv = new FlvMuxer({
-      onTag: (tag) => init.publisher.sendTag(tag),
+      alloc: (n) => tagMemory.alloc(n),
+      onKeyFrame: () => tagMemory.keyFrame(),
+      onTag: (tag) => tagMemory.sent(init.publisher.sendTag(tag), init.publisher.players),
       onDrop: (reason) => this.#log.debug({ reason }, 'FLV dropped a unit'),
     });
     const hlsOptions = {

@@ -1,10 +1,30 @@
-import { mkdir, open, rename, rm, unlink } from 'node:fs/promises';
+import { close, open, writev } from 'node:fs';
+import { mkdir, rename, rm, unlink } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { AccessUnit } from './access-unit.ts';
+import { retainAccessUnit, type AccessUnit } from './access-unit.ts';
 import type { LiveHlsSegmenter } from './hls-segmenter.ts';
 import { TsMuxer } from './ts-muxer.ts';
 import { RecyclingSlabs } from './slab-allocator.ts';
+
+const openFd = promisify(open);
+const writevFd = promisify(writev);
+const closeFd = promisify(close);
+
+/**
+ * Writes the buffers to a new file. With plain descriptors: fs/promises' FileHandle objects cost
+ * ~0.2 ms of main-thread time each (measured: 5 % of the main thread at 500 streams).
+ */
+async function writeFileOf(path: string, data: Buffer[]): Promise<void> {
+  const fd = await openFd(path, 'w');
+  try {
+    // writev takes at most IOV_MAX (1024) buffers per call
+    for (let i = 0; i < data.length; i += 1024) await writevFd(fd, data.slice(i, i + 1024));
+  } finally {
+    await closeFd(fd);
+  }
+}
 
 export interface NativeHlsSegmenterOptions {
   dir: string;
@@ -91,13 +111,13 @@ export class NativeHlsSegmenter implements LiveHlsSegmenter {
     if (this.#state === 'waiting') {
       if (au.kind === 'audio') {
         this.#aacSeen = true;
-        if (this.#pending.length > 0) this.#pending.push(au);
+        if (this.#pending.length > 0) this.#pending.push(retainAccessUnit(au));
         else {
           // PS demuxers finish a video frame only when the next pack arrives: audio of the same instant comes first
-          this.#earlyAudio.push(au);
+          this.#earlyAudio.push(retainAccessUnit(au));
           if (this.#earlyAudio.length > 64) this.#earlyAudio.shift();
         }
-      } else if (this.#pending.length > 0 || au.key) this.#pending.push(au);
+      } else if (this.#pending.length > 0 || au.key) this.#pending.push(retainAccessUnit(au));
       const first = this.#pending[0];
       if (first && (this.#aacSeen || (au.dts - first.dts) / 90 >= this.#o.audioWaitMs)) this.#start(first);
       return;
@@ -168,13 +188,7 @@ export class NativeHlsSegmenter implements LiveHlsSegmenter {
       if (!this.#unwritten.has(name)) return this.#release(name, slabs);
       try {
         await dirMade;
-        const fh = await open(`${path}.part`, 'w');
-        try {
-          // writev takes at most IOV_MAX (1024) buffers per call
-          for (let i = 0; i < data.length; i += 1024) await fh.writev(data.slice(i, i + 1024));
-        } finally {
-          await fh.close();
-        }
+        await writeFileOf(`${path}.part`, data);
         await rename(`${path}.part`, path);
       } catch (err) {
         this.#o.logger.warn({ err, path }, 'HLS segment write failed');

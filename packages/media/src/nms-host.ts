@@ -183,7 +183,10 @@ export type HttpHook = (req: http.IncomingMessage, res: http.ServerResponse) => 
 /** Publishes FLV tags in-process as one stream path of node-media-server. */
 export interface NmsPublisher {
   readonly streamPath: string;
-  sendTag(tag: FlvTag): void;
+  /** true when the tag was a key frame that started a new GOP cache (the previous GOP's tags left it) */
+  sendTag(tag: FlvTag): boolean;
+  /** players (HTTP-FLV, WS-FLV, RTMP) of the path now */
+  readonly players: number;
   /** Ends the publish at once (no 30 s grace) and closes every player of the path. */
   end(): void;
 }
@@ -253,13 +256,13 @@ class InProcessPublisher implements NmsPublisher {
    * players (and for the GOP cache when one joins). Sequence headers, metadata and resumed
    * timelines (rare) go through broadcastMessage() itself.
    */
-  sendTag(tag: FlvTag): void {
-    if (this.#ended) return;
+  sendTag(tag: FlvTag): boolean {
+    if (this.#ended) return false;
     const b = this.#broadcast;
     const flags = nmsFrameFlags(tag.type, tag.data);
     if (flags === -1 || (b._dtsOffset[tag.type] ?? 0) > 0) {
       b.broadcastMessage(Flv.parserTag(tag.type, tag.timestamp, tag.data.length, tag.data));
-      return;
+      return false;
     }
     b._lastDts[tag.type] = tag.timestamp;
     const flvMessage = tag.message ?? Flv.createMessage(Flv.parserTag(tag.type, tag.timestamp, tag.data.length, tag.data));
@@ -278,6 +281,11 @@ class InProcessPublisher implements NmsPublisher {
       if (player.protocol === 'flv') player.sendBuffer(flvMessage);
       else if (player.protocol === 'rtmp') player.sendBuffer(rtmpMessageOf(flvMessage));
     }
+    return flags === 3;
+  }
+
+  get players(): number {
+    return this.#broadcast.subscribers.size;
   }
 
   end(): void {

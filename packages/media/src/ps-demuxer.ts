@@ -15,11 +15,18 @@ const PSM_LOOKAHEAD = 4096;
 
 /** Frames are short-lived (the outputs copy them): one allocator for every demuxer of the thread. */
 const frameSlabs = new SlabAllocator();
+/** PsDemuxerOptions.transient: one buffer for every demuxer of the thread, reused frame after frame */
+let scratch = Buffer.alloc(0);
+
+function transientAlloc(bytes: number): Buffer {
+  if (bytes > scratch.length) scratch = Buffer.allocUnsafeSlow(Math.max(bytes, 2 * scratch.length, 256 * 1024));
+  return scratch.subarray(0, bytes);
+}
 
 /** The bytes of a frame's views in one buffer (a view itself when there is only one). */
-function joinViews(views: Buffer[], bytes: number): Buffer {
+function joinViews(views: Buffer[], bytes: number, transient: boolean): Buffer {
   if (views.length === 1) return views[0];
-  const out = frameSlabs.alloc(bytes);
+  const out = transient ? transientAlloc(bytes) : frameSlabs.alloc(bytes);
   let o = 0;
   for (const v of views) {
     out.set(v, o);
@@ -30,6 +37,17 @@ function joinViews(views: Buffer[], bytes: number): Buffer {
 
 const VIDEO_TYPES: Record<number, VideoCodec> = { 0x1b: 'h264', 0x24: 'h265' };
 const AUDIO_TYPES: Record<number, AudioCodec> = { 0x0f: 'aac', 0x90: 'g711a', 0x91: 'g711u' };
+
+export interface PsDemuxerOptions {
+  /**
+   * Input chunks are valid only during input() (the caller reuses their memory: the demuxer copies
+   * what it holds, a frame in progress into a buffer of its own) and emitted frames only during
+   * onAccessUnit (that buffer is reused for the next frame). For a caller that copies every frame
+   * anyway, such as an ingest worker: saves allocating ~ the stream's bitrate in ArrayBuffers,
+   * which V8 pays for with full collections.
+   */
+  transient?: boolean;
+}
 
 export interface PsDemuxerStats {
   frames: number;
@@ -54,6 +72,8 @@ interface PendingFrame {
   dts: number;
   views: Buffer[];
   bytes: number;
+  /** transient input: views[0] holds the first `owned` bytes in the demuxer's own buffer */
+  owned: number;
 }
 
 /** Unwraps a 33-bit 90 kHz clock into a monotonic number. */
@@ -99,10 +119,15 @@ export class PsDemuxer {
   #audioClock = new ClockUnwrapper();
   #lastAudioPts = 0;
   #warned = new Set<string>();
+  readonly #transient: boolean;
+  /** transient input: where the video and audio frames in progress are kept between inputs */
+  #videoStore: Buffer = Buffer.alloc(0);
+  #audioStore: Buffer = Buffer.alloc(0);
 
-  constructor(onAccessUnit: (au: AccessUnit) => void, logger?: Logger) {
+  constructor(onAccessUnit: (au: AccessUnit) => void, logger?: Logger, o: PsDemuxerOptions = {}) {
     this.#onAccessUnit = onAccessUnit;
     this.#log = logger ?? pino({ level: 'silent' });
+    this.#transient = o.transient ?? false;
   }
 
   input(chunk: Buffer): void {
@@ -114,6 +139,32 @@ export class PsDemuxer {
       this.#log.error({ err }, 'ps demuxer failed; resynchronising');
       this.#lostSync('internal error', false);
     }
+    if (this.#transient) this.#ownInput();
+  }
+
+  /** Transient input: copy every byte still referenced before the caller reuses the chunk. */
+  #ownInput(): void {
+    this.#q.own();
+    if (this.#video) this.#videoStore = this.#own(this.#video, this.#videoStore);
+    if (this.#audio) this.#audioStore = this.#own(this.#audio, this.#audioStore);
+  }
+
+  /** Moves the frame's views after its owned part into `store` (grown when short); returns the store. */
+  #own(f: PendingFrame, store: Buffer): Buffer {
+    if (f.owned === f.bytes) return store;
+    if (store.length < f.bytes) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(f.bytes, 2 * store.length, 16 * 1024));
+      store.copy(grown, 0, 0, f.owned);
+      store = grown;
+    }
+    let o = f.owned;
+    for (let i = f.owned > 0 ? 1 : 0; i < f.views.length; i++) {
+      store.set(f.views[i], o);
+      o += f.views[i].length;
+    }
+    f.views = [store.subarray(0, f.bytes)];
+    f.owned = f.bytes;
+    return store;
   }
 
   /** End of input: emits the frame in progress if it is complete. */
@@ -373,18 +424,18 @@ export class PsDemuxer {
         if (this.#video && this.#video.pts !== upts) this.#emitVideo();
         if (!this.#video) {
           const udts = dts !== undefined ? this.#videoDtsClock.unwrap(dts) : upts;
-          this.#video = { pts: upts, dts: udts, views: [], bytes: 0 };
+          this.#video = { pts: upts, dts: udts, views: [], bytes: 0, owned: 0 };
         }
       } else if (!this.#video || auStartWithoutPts) {
         this.#warnOnce('video-no-pts', {}, 'video PES without PTS: timestamps made up at 25 fps');
         const next = this.#video ? this.#video.pts + 3600 : 0;
         this.#emitVideo();
-        this.#video = { pts: next, dts: next, views: [], bytes: 0 };
+        this.#video = { pts: next, dts: next, views: [], bytes: 0, owned: 0 };
       }
     } else {
       const upts = pts !== undefined ? this.#audioClock.unwrap(pts) : this.#lastAudioPts;
       this.#lastAudioPts = upts;
-      this.#audio = { pts: upts, dts: upts, views: [], bytes: 0 };
+      this.#audio = { pts: upts, dts: upts, views: [], bytes: 0, owned: 0 };
     }
     this.#pes = { kind, remaining: payloadLen };
     if (payloadLen === 0) this.#endPes();
@@ -476,6 +527,7 @@ export class PsDemuxer {
     // joined so start codes cut between two packets are seen; only PTS-less streams come here
     const v = f.views.length === 1 ? f.views[0] : Buffer.concat(f.views, f.bytes);
     f.views = [v]; // the join is kept, so emitting the frame does not copy it again
+    f.owned = 0; // (not in the store any more)
     for (let i = v.indexOf(START_CODE); i !== -1 && i + 3 < v.length; i = v.indexOf(START_CODE, i + 3)) {
       if (isVcl(codec, v[i + 3])) return true;
     }
@@ -486,7 +538,7 @@ export class PsDemuxer {
     const f = this.#video;
     this.#video = undefined;
     if (!f || f.bytes === 0) return;
-    const data = joinViews(f.views, f.bytes);
+    const data = joinViews(f.views, f.bytes, this.#transient);
     const type = this.#psm.get(this.#videoId);
     let codec: VideoCodec | undefined = type === undefined ? undefined : VIDEO_TYPES[type];
     if (type !== undefined && codec === undefined) {
@@ -515,7 +567,7 @@ export class PsDemuxer {
     const f = this.#audio;
     this.#audio = undefined;
     if (!f || f.bytes === 0) return;
-    const data = joinViews(f.views, f.bytes);
+    const data = joinViews(f.views, f.bytes, this.#transient);
     const type = this.#psm.get(this.#audioId);
     let codec: AudioCodec | undefined = type === undefined ? undefined : AUDIO_TYPES[type];
     if (type !== undefined && codec === undefined) {

@@ -10,6 +10,11 @@ export interface RtpPsIngestOptions {
   reorderWindow?: number;
   /** longest wait for a missing packet, checked as packets arrive; default 500 ms */
   reorderDelayMs?: number;
+  /**
+   * Packets' payloads are valid only during input() (held packets are copied) and access units only
+   * during onAccessUnit (PsDemuxerOptions.transient).
+   */
+  transient?: boolean;
   logger?: Logger;
 }
 
@@ -37,8 +42,8 @@ export class RtpPsIngest {
 
   constructor(o: RtpPsIngestOptions) {
     this.#log = o.logger ?? pino({ level: 'silent' });
-    this.#demuxer = new PsDemuxer(o.onAccessUnit, this.#log);
-    this.#reorderer = new RtpReorderer({ window: o.reorderWindow, maxDelayMs: o.reorderDelayMs, onPacket: (p, lost) => this.#ordered(p, lost) });
+    this.#demuxer = new PsDemuxer(o.onAccessUnit, this.#log, { transient: o.transient });
+    this.#reorderer = new RtpReorderer({ window: o.reorderWindow, maxDelayMs: o.reorderDelayMs, copyHeld: o.transient, onPacket: (p, lost) => this.#ordered(p, lost) });
   }
 
   input(p: RtpPacket): void {

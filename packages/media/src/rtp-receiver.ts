@@ -23,6 +23,11 @@ export interface RtpReceiverOptions {
   port: number;
   /** Default 'batch' where the addon loaded (Linux, built at install), else 'dgram'; 'batch' without it falls back to 'dgram'. */
   udpReceive?: UdpReceivePath;
+  /**
+   * Batched UDP receive hands packets over as views of a buffer reused every event-loop turn
+   * (UdpBatchSocketOptions.transientData): 'packet' listeners copy what they keep.
+   */
+  transientPackets?: boolean;
   logger?: Logger;
 }
 
@@ -79,6 +84,7 @@ export class RtpReceiver extends TypedEmitter<RtpReceiverEvents> {
   #udp?: dgram.Socket;
   #udpBatch?: UdpBatchSocket;
   readonly #udpReceive?: UdpReceivePath;
+  readonly #transientPackets: boolean;
   #server?: net.Server;
   #conn?: net.Socket;
   #closed = false;
@@ -95,6 +101,7 @@ export class RtpReceiver extends TypedEmitter<RtpReceiverEvents> {
     this.#port = o.port;
     this.#bindIp = o.bindIp;
     this.#udpReceive = o.udpReceive;
+    this.#transientPackets = o.transientPackets ?? false;
     this.#log = o.logger ?? pino({ level: 'silent' });
     this.emitterLogger = this.#log;
   }
@@ -168,6 +175,7 @@ export class RtpReceiver extends TypedEmitter<RtpReceiverEvents> {
         port: this.#port,
         recvBufferBytes: UDP_RECV_BUFFER,
         maxDatagramBytes: MAX_RTP_DATAGRAM,
+        transientData: this.#transientPackets,
         onDatagram: (data, from) => this.#onBatchDatagram(data, from),
         onOversize: (from) => {
           this.stats.dropped++;

@@ -32,6 +32,7 @@ export class RtpReorderer {
 
   readonly #maxDelayMs: number;
   readonly #now: () => number;
+  readonly #copyHeld: boolean;
   /** arrival time of the oldest packet held back behind the current gap */
   #heldSince = 0;
 
@@ -41,10 +42,13 @@ export class RtpReorderer {
     window?: number;
     /** longest a gap is waited for, checked as packets arrive; default 500 ms */
     maxDelayMs?: number;
+    /** payloads are valid only during input() (the receive buffer is reused): packets held back are copied */
+    copyHeld?: boolean;
     now?: () => number;
   }) {
     this.#onPacket = o.onPacket;
     this.#maxDelayMs = o.maxDelayMs ?? 500;
+    this.#copyHeld = o.copyHeld ?? false;
     this.#now = o.now ?? Date.now;
     this.#window = Math.max(0, o.window ?? 32);
     this.#startHold = Math.max(1, Math.min(this.#window, 8));
@@ -53,7 +57,7 @@ export class RtpReorderer {
   input(p: RtpPacket): void {
     if (this.#expected === -1) {
       // The very first packets may be out of order too: hold a few and start at the lowest.
-      if (!this.#held.has(p.seq)) this.#held.set(p.seq, p);
+      if (!this.#held.has(p.seq)) this.#hold(p);
       if (this.#held.size >= this.#startHold) this.#start();
       return;
     }
@@ -80,7 +84,7 @@ export class RtpReorderer {
     }
     this.stats.reordered++;
     if (this.#held.size === 0) this.#heldSince = this.#now();
-    this.#held.set(p.seq, p);
+    this.#hold(p);
     // Low-rate streams (audio only) would wait long for a full window: bound the wait in time too.
     while (this.#held.size > this.#window || (this.#held.size > 0 && this.#now() - this.#heldSince > this.#maxDelayMs)) {
       this.#skipGap();
@@ -103,6 +107,10 @@ export class RtpReorderer {
     this.#heldSince = this.#now();
     this.#drain();
     while (this.#held.size > this.#window) this.#skipGap();
+  }
+
+  #hold(p: RtpPacket): void {
+    this.#held.set(p.seq, this.#copyHeld ? { ...p, payload: Buffer.from(p.payload) } : p);
   }
 
   #restart(p: RtpPacket): void {

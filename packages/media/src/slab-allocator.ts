@@ -34,28 +34,57 @@ export class SlabAllocator {
 }
 
 /**
+ * Free slabs of one size, shared by every RecyclingSlabs of the thread: streams whose segments or
+ * GOPs end at different times lend each other memory, so the spare memory of N streams is what
+ * their bursts overlap by, not N spare groups.
+ */
+class SlabPool {
+  readonly #free: Buffer[] = [];
+  /** at most this many spare slabs are kept; the rest are left to the GC */
+  readonly #maxFree: number;
+
+  constructor(readonly slabSize: number) {
+    this.#maxFree = Math.max(4, Math.floor(MAX_POOLED_BYTES / slabSize));
+  }
+
+  take(): Buffer {
+    return this.#free.pop() ?? Buffer.allocUnsafeSlow(this.slabSize);
+  }
+
+  give(slab: Buffer): void {
+    if (this.#free.length < this.#maxFree) this.#free.push(slab);
+  }
+}
+
+/** spare slabs kept per thread and slab size */
+const MAX_POOLED_BYTES = 64 * 1024 * 1024;
+const pools = new Map<number, SlabPool>();
+
+/**
  * Slabs handed out in groups and taken back once a group's bytes are read by no one, so that in
- * steady state nothing is allocated at all. Made for HLS segments: one group per segment, taken
- * back when the segment is on disk. Costs about one segment of memory kept for reuse.
+ * steady state nothing is allocated at all. Made for HLS segments (one group per segment, taken
+ * back when the segment is on disk) and FLV tags (one group per GOP, taken back when the GOP
+ * leaves node-media-server's cache). Spare slabs go to a pool shared by the thread.
  */
 export class RecyclingSlabs {
-  readonly #slabSize: number;
-  #free: Buffer[] = [];
+  readonly #pool: SlabPool;
   #group: Buffer[] = [];
   #slab: Buffer | null = null;
   #used = 0;
-  #maxFree = 4;
 
   /** @param slabSize bytes per slab (default 256 kB); requests above half of it get their own buffer, never reused */
   constructor(slabSize = 256 * 1024) {
-    this.#slabSize = slabSize;
+    let pool = pools.get(slabSize);
+    if (!pool) pools.set(slabSize, (pool = new SlabPool(slabSize)));
+    this.#pool = pool;
   }
 
   /** Uninitialised bytes in the current group. */
   alloc(n: number): Buffer {
-    if (n > this.#slabSize >>> 1) return Buffer.allocUnsafeSlow(n);
+    const size = this.#pool.slabSize;
+    if (n > size >>> 1) return Buffer.allocUnsafeSlow(n);
     if (!this.#slab || this.#used + n > this.#slab.length) {
-      this.#slab = this.#free.pop() ?? Buffer.allocUnsafeSlow(this.#slabSize);
+      this.#slab = this.#pool.take();
       this.#group.push(this.#slab);
       this.#used = 0;
     }
@@ -64,11 +93,14 @@ export class RecyclingSlabs {
     return out;
   }
 
+  /** Bytes of slabs in the current group. */
+  get groupBytes(): number {
+    return this.#group.length * this.#pool.slabSize;
+  }
+
   /** Ends the current group (later ranges come from other slabs) and returns its slabs for recycle(). */
   seal(): Buffer[] {
     const group = this.#group;
-    // keep up to two groups' worth: one being written while the next fills
-    this.#maxFree = Math.max(4, 2 * group.length);
     this.#group = [];
     this.#slab = null;
     return group;
@@ -76,15 +108,11 @@ export class RecyclingSlabs {
 
   /** Nothing reads the ranges of this sealed group any more: its slabs may be handed out again. */
   recycle(group: Buffer[]): void {
-    for (const slab of group) {
-      if (this.#free.length >= this.#maxFree) return;
-      this.#free.push(slab);
-    }
+    for (const slab of group) this.#pool.give(slab);
   }
 
-  /** Drops the slabs kept for reuse. */
+  /** Forgets the current group (its slabs are left to the GC: readers may still hold them). */
   clear(): void {
-    this.#free = [];
     this.#group = [];
     this.#slab = null;
   }

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { threadId, Worker } from 'node:worker_threads';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
-import type { AccessUnit } from '../src/access-unit.ts';
+import { retainAccessUnit, type AccessUnit } from '../src/access-unit.ts';
 import { IngestWorkerPool } from '../src/ingest-worker-pool.ts';
 import type { StreamIngest } from '../src/stream-ingest.ts';
 import { InvalidStateError } from '../src/errors.ts';
@@ -38,7 +38,7 @@ async function sendUdp(port: number, packets: Buffer[]): Promise<number> {
 
 function collect(ingest: StreamIngest): AccessUnit[] {
   const out: AccessUnit[] = [];
-  ingest.on('accessUnit', (au) => out.push(au));
+  ingest.on('accessUnit', (au) => out.push(retainAccessUnit(au)));
   return out;
 }
 

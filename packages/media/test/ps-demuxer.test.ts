@@ -1,16 +1,38 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AccessUnit } from '../src/access-unit.ts';
+import { retainAccessUnit, type AccessUnit } from '../src/access-unit.ts';
 import { PsDemuxer } from '../src/ps-demuxer.ts';
 import { PsMuxer } from '../src/ps-muxer.ts';
 import { interleave, loadAacAccessUnits, loadG711AccessUnits, loadVideoAccessUnits, seededRandom } from './support/fixtures.ts';
 
 const SC = (id: number): Buffer => Buffer.from([0, 0, 1, id]);
 
+/** Demuxes the chunks, and again in transient mode (whose output must be the same). */
 function demux(chunks: Buffer[]): { out: AccessUnit[]; d: PsDemuxer } {
   const out: AccessUnit[] = [];
   const d = new PsDemuxer((au) => out.push(au));
   for (const c of chunks) d.input(c);
+  d.flush();
+  const transient = demuxTransient(chunks);
+  assertSame(transient.out, out, 'transient mode');
+  assert.deepEqual(transient.d.stats, d.stats, 'transient mode stats');
+  return { out, d };
+}
+
+/**
+ * PsDemuxerOptions.transient, as an ingest worker uses it: every chunk arrives in one reused buffer
+ * that is scribbled over after input(), and frames are copied during the callback.
+ */
+function demuxTransient(chunks: Buffer[]): { out: AccessUnit[]; d: PsDemuxer } {
+  const out: AccessUnit[] = [];
+  const d = new PsDemuxer((au) => out.push(retainAccessUnit(au)), undefined, { transient: true });
+  let reused = Buffer.alloc(0);
+  for (const c of chunks) {
+    if (reused.length < c.length) reused = Buffer.alloc(2 * c.length);
+    c.copy(reused);
+    d.input(reused.subarray(0, c.length));
+    reused.fill(0xa5);
+  }
   d.flush();
   return { out, d };
 }

@@ -35,3 +35,14 @@ test('RecyclingSlabs hands a recycled group\'s slabs out again, and never the sl
   assert.equal(slabs.seal().length, 1, 'the big buffer belongs to no group');
   assert.equal(a[0]!.length + a[1]!.length + a[2]!.length, 1100);
 });
+
+test('RecyclingSlabs of one slab size share spare slabs: one stream\'s recycled group serves another', () => {
+  const first = new RecyclingSlabs(2048);
+  const second = new RecyclingSlabs(2048);
+  first.alloc(1000);
+  first.alloc(1000);
+  const group = first.seal();
+  first.recycle(group);
+  const x = second.alloc(1000);
+  assert.ok(group.some((s) => s.buffer === x.buffer), 'the other allocator got a recycled slab');
+});

@@ -3,8 +3,11 @@
 import { createRequire } from 'node:module';
 
 export interface NativeUdpBatch {
-  /** Registers this thread's batch callback; returns the metadata table it reads in place. */
-  init(onBatch: (data: Buffer, count: number) => void): ArrayBuffer;
+  /**
+   * Registers this thread's batch callback; returns the metadata table and the staging buffer
+   * (datagrams back to back, `usedBytes` of it filled), both read in place during onBatch.
+   */
+  init(onBatch: (count: number, usedBytes: number) => void): [ArrayBuffer, ArrayBuffer];
   /** Binds a socket and starts watching it: [id, bound port]. Throws an Error with `code` (EADDRINUSE, ...). */
   open(host: string, port: number, recvBufferBytes: number, sendBufferBytes: number, maxDatagramBytes: number): [number, number];
   /** Stops delivery at once; `onClosed` runs when the fd is closed (the port is free). */

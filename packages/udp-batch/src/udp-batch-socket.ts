@@ -15,8 +15,14 @@ export interface UdpBatchSocketOptions {
    * one is dropped whole and reported through onOversize, never delivered cut.
    */
   maxDatagramBytes?: number;
-  /** Each datagram: `data` is a view of the batch's buffer (kept alive by it); `from` is valid during the call only. */
+  /** Each datagram: `data` is a view of the turn's buffer (kept alive by it, unless transientData); `from` is valid during the call only. */
   onDatagram?: (data: Buffer, from: DatagramSource) => void;
+  /**
+   * `data` is valid only during onDatagram (a view of the addon's staging buffer, written again
+   * afterwards): copy what you keep. Saves copying the turn's datagrams into a new buffer, one
+   * external allocation per event-loop turn that V8 answers with full collections under load.
+   */
+  transientData?: boolean;
   onOversize?: (from: DatagramSource) => void;
   /** A handler threw; the exception stops at the socket (default: printed to stderr). */
   onError?: (err: unknown) => void;
@@ -47,23 +53,32 @@ class Dispatcher {
   readonly #meta: Uint32Array;
   readonly #source: DatagramSource;
 
+  readonly #staging: Buffer;
+
   constructor(readonly binding: NativeUdpBatch) {
-    const meta = binding.init((data, count) => this.#onBatch(data, count));
+    const [meta, staging] = binding.init((count, usedBytes) => this.#onBatch(count, usedBytes));
     this.#meta = new Uint32Array(meta);
     this.#source = new DatagramSource(meta);
+    this.#staging = Buffer.from(staging);
   }
 
-  #onBatch(data: Buffer, count: number): void {
+  #onBatch(count: number, usedBytes: number): void {
     const meta = this.#meta;
     const from = this.#source;
+    // for sockets that keep datagrams past the call: one copy of the turn, made when first needed
+    let kept: Buffer | null = null;
     for (let i = 0; i < count; i++) {
       const m = i * META_FIELDS;
       // undefined for a socket closed in this turn (the addon also marks its entries dead)
       const sock = this.sockets.get(meta[m]!);
       if (sock === undefined) continue;
       from.select(i);
-      if (((meta[m + 3]! >>> 16) & FLAG_TRUNCATED) !== 0) sock.deliverOversize(from);
-      else sock.deliver(data.subarray(meta[m + 1]!, meta[m + 1]! + meta[m + 2]!), from);
+      if (((meta[m + 3]! >>> 16) & FLAG_TRUNCATED) !== 0) {
+        sock.deliverOversize(from);
+        continue;
+      }
+      const data = sock.transientData ? this.#staging : (kept ??= Buffer.from(this.#staging.subarray(0, usedBytes)));
+      sock.deliver(data.subarray(meta[m + 1]!, meta[m + 1]! + meta[m + 2]!), from);
     }
   }
 }
@@ -84,6 +99,8 @@ export class UdpBatchSocket {
   readonly port: number;
   readonly host: string;
   readonly stats: UdpBatchSocketStats = { datagrams: 0, bytes: 0, oversize: 0 };
+  /** @internal UdpBatchSocketOptions.transientData */
+  readonly transientData: boolean;
   readonly #d: Dispatcher;
   readonly #id: number;
   readonly #onDatagram?: (data: Buffer, from: DatagramSource) => void;
@@ -98,6 +115,7 @@ export class UdpBatchSocket {
     this.port = port;
     this.host = o.host;
     this.#onDatagram = o.onDatagram;
+    this.transientData = o.transientData ?? false;
     this.#onOversize = o.onOversize;
     this.#onError = o.onError ?? ((err) => console.error('udp-batch: datagram handler threw', err));
   }

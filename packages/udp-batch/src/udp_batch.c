@@ -3,9 +3,10 @@
 // Why: node:dgram reads one datagram per syscall and builds a Buffer and an rinfo object per
 // datagram (~6 us of CPU each). Here the addon owns the sockets, watches them with uv_poll on the
 // calling thread's loop, drains each readable socket with recvmmsg and hands JS ONE call per
-// event-loop turn for all sockets of the thread: one Buffer holding every datagram back to back
-// plus a shared metadata table (socket id, offset, length, source address) the JS side reads in
-// place. Context-aware (one state per Node environment, so it works in worker threads); sockets
+// event-loop turn for all sockets of the thread: every datagram back to back in a staging buffer
+// plus a metadata table (socket id, offset, length, source address), both ArrayBuffers made once
+// and read by the JS side in place (a new buffer per turn would be an external allocation per turn,
+// which V8 pays for with full collections). Context-aware (one state per Node environment, so it works in worker threads); sockets
 // are closed by an async cleanup hook when the environment goes away.
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
@@ -60,6 +61,7 @@ struct Env {
   napi_ref on_batch;
   napi_ref meta_ref;
   uint32_t* meta;
+  napi_ref staging_ref;
   napi_async_context async_context;
   uint8_t* staging;
   size_t used;
@@ -107,9 +109,7 @@ static void flush(Env* e) {
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value argv[2], cb, recv, result;
-  void* data;
-  int ok = napi_create_buffer_copy(env, e->used, e->used ? e->staging : (const void*)"", &data, &argv[0]) == napi_ok &&
-           napi_create_uint32(env, e->count, &argv[1]) == napi_ok &&
+  int ok = napi_create_uint32(env, e->count, &argv[0]) == napi_ok && napi_create_uint32(env, (uint32_t)e->used, &argv[1]) == napi_ok &&
            napi_get_reference_value(env, e->on_batch, &cb) == napi_ok && napi_get_global(env, &recv) == napi_ok;
   if (ok) {
     e->in_flush = 1;
@@ -290,7 +290,6 @@ static void on_check_closed(uv_handle_t* h) {
 static void env_maybe_free(Env* e) {
   if (!e->torn_down || e->open_handles > 0) return;
   napi_async_cleanup_hook_handle handle = e->cleanup_handle;
-  free(e->staging);
   free(e->table);
   free(e->free_ids);
   free(e);
@@ -340,7 +339,8 @@ static int parse_address(const char* host, uint32_t port, struct sockaddr_storag
   return -1;
 }
 
-// init(onBatch(data: Buffer, count: number)): ArrayBuffer (the metadata table, read in place)
+// init(onBatch(count: number, usedBytes: number)): [metadata table, staging buffer], read in place
+// during onBatch (both are written again after it returns)
 static napi_value js_init(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -350,9 +350,13 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
   Env* e = get_env(env);
   if (e->on_batch) napi_delete_reference(env, e->on_batch);
   napi_create_reference(env, argv[0], 1, &e->on_batch);
-  napi_value meta;
-  napi_get_reference_value(env, e->meta_ref, &meta);
-  return meta;
+  napi_value out, v;
+  napi_create_array_with_length(env, 2, &out);
+  napi_get_reference_value(env, e->meta_ref, &v);
+  napi_set_element(env, out, 0, v);
+  napi_get_reference_value(env, e->staging_ref, &v);
+  napi_set_element(env, out, 1, v);
+  return out;
 }
 
 // open(host, port, recvBufferBytes, sendBufferBytes, maxDatagramBytes): [id, port]
@@ -519,18 +523,21 @@ NAPI_MODULE_INIT() {
   Env* e = (Env*)calloc(1, sizeof *e);
   if (!e) return NULL;
   e->env = env;
-  e->staging = (uint8_t*)malloc(STAGING_BYTES);
-  if (!e->staging || napi_get_uv_event_loop(env, &e->loop) != napi_ok) {
-    free(e->staging);
+  napi_value meta, staging, resource, name;
+  void* meta_data = NULL;
+  void* staging_data = NULL;
+  if (napi_get_uv_event_loop(env, &e->loop) != napi_ok ||
+      napi_create_arraybuffer(env, (size_t)META_CAP * META_FIELDS * sizeof(uint32_t), &meta_data, &meta) != napi_ok ||
+      napi_create_arraybuffer(env, STAGING_BYTES, &staging_data, &staging) != napi_ok) {
     free(e);
     napi_throw_error(env, NULL, "udp-batch: no event loop or memory");
     return NULL;
   }
-  napi_value meta, resource, name;
-  void* meta_data;
-  napi_create_arraybuffer(env, (size_t)META_CAP * META_FIELDS * sizeof(uint32_t), &meta_data, &meta);
+  // the references keep both alive (and their memory in place) for the environment's lifetime
   e->meta = (uint32_t*)meta_data;
   napi_create_reference(env, meta, 1, &e->meta_ref);
+  e->staging = (uint8_t*)staging_data;
+  napi_create_reference(env, staging, 1, &e->staging_ref);
   napi_create_object(env, &resource);
   napi_create_string_utf8(env, "UdpBatch", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, resource, name, &e->async_context);
