@@ -56,6 +56,32 @@ test('UdpBatchSocket delivers 1,000 datagrams sent in one burst complete, in ord
   }
 });
 
+test('UdpBatchSocket with transientData hands datagrams over in one reused buffer, valid during the call, next to a socket that keeps its own', { skip }, async () => {
+  const transient: { copy: Buffer; view: Buffer }[] = [];
+  const kept: Buffer[] = [];
+  const rxTransient = UdpBatchSocket.open({ host: '127.0.0.1', port: 0, recvBufferBytes: 4 << 20, transientData: true, onDatagram: (data) => transient.push({ copy: Buffer.from(data), view: data }) });
+  const rxKept = UdpBatchSocket.open({ host: '127.0.0.1', port: 0, recvBufferBytes: 4 << 20, onDatagram: (data) => kept.push(data) });
+  const tx = UdpBatchSocket.open({ host: '127.0.0.1', port: 0, sendBufferBytes: 4 << 20 });
+  try {
+    for (let round = 0; round < 20; round++) {
+      const batch = Array.from({ length: 10 }, (_, k) => numbered(round * 10 + k, 200 + k * 90));
+      tx.sendBatch(batch, rxTransient.port, '127.0.0.1');
+      tx.sendBatch(batch, rxKept.port, '127.0.0.1');
+      await sleep(2); // several event-loop turns, so the staging buffer is written again
+    }
+    await waitFor(() => transient.length === 200 && kept.length === 200, `200 datagrams each (have ${transient.length}, ${kept.length})`);
+    for (let i = 0; i < 200; i++) {
+      const expected = numbered(i, 200 + (i % 10) * 90);
+      assert.ok(transient[i]!.copy.equals(expected), `transient datagram ${i} correct during the call`);
+      assert.ok(kept[i]!.equals(expected), `kept datagram ${i} still intact after later turns`);
+    }
+    assert.equal(new Set(transient.map((t) => t.view.buffer)).size, 1, 'every transient datagram is a view of one staging buffer');
+    assert.ok(transient.some((t, i) => !t.view.equals(t.copy) && i < 190), 'the staging buffer was written again after early calls');
+  } finally {
+    await Promise.all([rxTransient.close(), rxKept.close(), tx.close()]);
+  }
+});
+
 test('UdpBatchSocket delivers an empty datagram as an empty Buffer', { skip }, async () => {
   const { got, onDatagram } = collector();
   const rx = UdpBatchSocket.open({ host: '127.0.0.1', port: 0, onDatagram });
