@@ -1,9 +1,10 @@
 // Benchmark (not a test), issue item 8b: N concurrent 2 Mbit/s GB streams (PS over RTP/UDP, one
 // port each) on loopback into one media engine for S seconds, each served as FLV (published into
-// node-media-server) and HLS (mediabunny segments on disk). The sender is a child process so its CPU
+// node-media-server) and HLS (TS segments on disk; --mediabunny for that muxer). The sender is a child process so its CPU
 // is measured apart. Prints one line: loss, datagrams/s, engine CPU (main thread + ingest workers),
 // sender CPU, RSS per stream. --workers K puts the ingest (sockets, RTP, reorder, PS demux) in K
-// worker threads (MediaEngineOptions.ingestWorkers; 0 = all in the main thread, the default here).
+// worker threads (MediaEngineOptions.ingestWorkers; 0 = all in the main thread; default: the
+// engine's own, defaultIngestWorkers()).
 // real-time=yes when the engine kept up: backlog at the sender's end < 1 % of what was sent, no
 // loss and no frame dropped for a main thread behind its ingest workers; inconclusive when the sender itself was late >= 500 ms (a loaded machine: the offered rate
 // dropped). cost-by-thread splits the engine's CPU per stream: main thread, ingest workers, other
@@ -11,8 +12,8 @@
 // --udp dgram reads RTP with node:dgram instead of the udp-batch addon (recvmmsg, the default);
 // the sender sends each stream's frame with one sendmmsg (udp-batch), or with node:dgram per
 // packet under --sender-dgram (the sender then costs ~40 % of a core at 300 streams).
-//   node --import tsx bench/media-streams.ts [--streams 50] [--seconds 20] [--workers 0] [--udp batch|dgram] [--sender-dgram] [--in-step] [--no-hls] [--no-flv] [--mediabunny]
-import { fork } from 'node:child_process';
+//   node --import tsx bench/media-streams.ts [--streams 50] [--seconds 20] [--workers K] [--udp batch|dgram] [--sender-dgram] [--in-step] [--hls-dir /dev/shm] [--no-hls] [--no-flv] [--mediabunny]
+import { execFileSync, fork } from 'node:child_process';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
@@ -20,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
-import { createMediaEngine } from '../packages/media/src/media-engine.ts';
+import { createMediaEngine, defaultIngestWorkers } from '../packages/media/src/media-engine.ts';
 import type { MediaStream } from '../packages/media/src/media-stream.ts';
 import { splitAnnexBAccessUnits } from '../packages/media/src/annexb.ts';
 import { PsMuxer } from '../packages/media/src/ps-muxer.ts';
@@ -37,7 +38,7 @@ const arg = (name: string, def: number): number => {
 };
 const N = arg('streams', 50);
 const SECONDS = arg('seconds', 20);
-const WORKERS = arg('workers', 0);
+const WORKERS = arg('workers', defaultIngestWorkers());
 const FPS = 25;
 const UDP_RECEIVE = process.argv.includes('--udp') && process.argv[process.argv.indexOf('--udp') + 1] === 'dgram' ? 'dgram' : 'batch';
 const SENDER_DGRAM = process.argv.includes('--sender-dgram') || !udpBatchAvailable();
@@ -219,9 +220,20 @@ if (process.argv.includes('--no-hls')) HlsSegmenter.prototype.input = NativeHlsS
 const hlsMuxer = process.argv.includes('--mediabunny') ? 'mediabunny' : 'native';
 if (process.argv.includes('--no-flv')) FlvMuxer.prototype.input = () => {};
 const outputs = `${process.argv.includes('--no-flv') ? '' : 'flv+'}${process.argv.includes('--no-hls') ? '' : `hls(${hlsMuxer})`}`;
+/** The file system the HLS segments go to (ext2/ext3 = ext4, tmpfs, ...): it changes the kernel's share of the cost. */
+function fileSystemOf(dir: string): string {
+  try {
+    return execFileSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
 
 await framePayloads(1); // make the fixture before timing anything
 const dataDir = await mkdtemp(join(tmpdir(), 'bench-streams-'));
+// --hls-dir <dir>: the segments go to a fresh directory there (GB_MEDIA_HLS_DIR), e.g. a tmpfs
+const hlsArg = process.argv.indexOf('--hls-dir');
+const hlsDir = hlsArg >= 0 ? await mkdtemp(join(process.argv[hlsArg + 1]!, 'bench-hls-')) : join(dataDir, 'hls');
 const base = 42000 + Math.floor(Math.random() * 100) * 10;
 const engine = await createMediaEngine({
   bindIp: '127.0.0.1',
@@ -229,6 +241,7 @@ const engine = await createMediaEngine({
   httpPort: 0,
   rtmpPort: null,
   dataDir,
+  hlsDir,
   hls: { segmentSeconds: 2, playlistSize: 6, muxer: hlsMuxer },
   noViewerCloseS: 3600,
   firstPacketTimeoutS: 3600,
@@ -250,10 +263,6 @@ try {
     execArgv: ['--import', 'tsx'],
   });
   let peakRss = rss0;
-  const { monitorEventLoopDelay } = await import('node:perf_hooks');
-  const eld = monitorEventLoopDelay({ resolution: 5 });
-  eld.enable();
-  const eldTimer = process.env.BENCH_ELD ? setInterval(() => { console.log(`t=${((performance.now() - t0) / 1000).toFixed(0)} eld-max=${(eld.max / 1e6).toFixed(0)}ms p50=${(eld.percentile(50) / 1e6).toFixed(0)} elu=${performance.eventLoopUtilization().utilization.toFixed(2)}`); eld.reset(); }, 1000) : undefined;
   const sampler = setInterval(() => { const m = process.memoryUsage(); peakRss = Math.max(peakRss, m.rss); if (process.env.BENCH_MEM) console.log(`rss ${(m.rss / 1e6).toFixed(0)} heap ${(m.heapUsed / 1e6).toFixed(0)} ab ${(m.arrayBuffers / 1e6).toFixed(0)}`); }, 5000);
   type SenderReport = { sent: number; sendErrors: number; cpuMs: number; wallMs: number; late: number };
   const report = await new Promise<SenderReport>((resolve, reject) => {
@@ -272,7 +281,6 @@ try {
     await new Promise((r) => setTimeout(r, 1000));
   }
   clearInterval(sampler);
-  clearInterval(eldTimer);
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const mainCpuMs = mainThreadCpuMs() - main0;
@@ -308,7 +316,7 @@ try {
     droppedFrames += st.droppedFrames;
     if (st.lost > 0) lossyStreams++;
   }
-  const segs = (await readdir(join(dataDir, 'hls', 'bench0')).catch(() => [])).filter((f) => f.endsWith('.ts')).length;
+  const segs = (await readdir(join(hlsDir, 'bench0')).catch(() => [])).filter((f) => f.endsWith('.ts')).length;
   const missing = report.sent - received;
   const engineCpuMs = (cpu.user + cpu.system) / 1000;
   const engineCpu = (engineCpuMs / wall) * 100;
@@ -320,7 +328,7 @@ try {
   // a late sender means the machine, not the engine, set the pace: the run says nothing about real time
   const realTime = report.late >= 500 ? 'inconclusive(sender-late)' : backlog < 1 && missing === 0 && lost === 0 && droppedFrames === 0 ? 'yes' : 'no';
   console.log(
-    `media-streams outputs=${outputs || 'none'} workers=${WORKERS} udp=${UDP_RECEIVE} sender=${SENDER_DGRAM ? 'dgram' : 'sendmmsg'} gops=${IN_STEP ? 'in-step' : 'staggered'} streams=${N} seconds=${SECONDS} sent=${report.sent} received=${received} missing=${missing} rtp-lost=${lost} ` +
+    `media-streams outputs=${outputs || 'none'} workers=${WORKERS} udp=${UDP_RECEIVE} sender=${SENDER_DGRAM ? 'dgram' : 'sendmmsg'} gops=${IN_STEP ? 'in-step' : 'staggered'} hls-fs=${fileSystemOf(hlsDir)} streams=${N} seconds=${SECONDS} sent=${report.sent} received=${received} missing=${missing} rtp-lost=${lost} ` +
       `lossy-streams=${lossyStreams} silent-streams=${silentStreams} send-errors=${report.sendErrors} loss=${((missing / report.sent) * 100).toFixed(3)}% dgram/s=${Math.round(report.sent / (report.wallMs / 1000))} ` +
       `frames=${frames}/${N * SECONDS * FPS} dropped-frames=${droppedFrames} backlog-at-sender-end=${backlog.toFixed(1)}% loop-util=${(eluSend * 100).toFixed(0)}%` +
       `${workerElu.length ? `(workers ${workerElu.map((u) => `${(u * 100).toFixed(0)}%`).join(',')})` : ''} ` +
@@ -333,4 +341,5 @@ try {
 } finally {
   await engine.close();
   await rm(dataDir, { recursive: true, force: true });
+  await rm(hlsDir, { recursive: true, force: true });
 }

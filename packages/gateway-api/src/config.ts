@@ -106,6 +106,7 @@ export const configSchema = z.object({
   GB_MEDIA_HTTP_PORT: port().optional(),
   GB_MEDIA_RTMP_PORT: port().optional(),
   GB_MEDIA_INGEST_WORKERS: integer(0, 64).optional(),
+  GB_MEDIA_HLS_DIR: text('a directory path').min(1).optional(),
   GB_MEDIA_AUTH: onOff().optional(),
   GB_MEDIA_PLAY_SECRET: text('a secret of at least 16 characters').min(16, { error: 'must be a secret of at least 16 characters' }).optional(),
   GB_MEDIA_URL_TTL_S: integer(60, 31_536_000).optional(),
@@ -162,8 +163,10 @@ export interface Config {
   mediaHttpPort: number;
   mediaRtmpPort: number;
   mediaPublicUrl: string;
-  /** worker threads for RTP/PS ingest; 0 = main thread; unset = the media engine's default, min(2, cores) */
+  /** worker threads for RTP/PS ingest; 0 = main thread; unset = the media engine's default, max(1, min(2, cores - 1)) */
   mediaIngestWorkers?: number;
+  /** where live HLS segments go (a directory per stream); unset = <dataDir>/media/hls */
+  mediaHlsDir?: string;
   /** key of the `sign` every play URL needs (GB_MEDIA_AUTH on, the default); '' = media URLs are open */
   mediaPlaySecret: string;
   /** how long a signed play URL can be opened (a player already playing is not cut) */
@@ -255,6 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
     mediaHttpPort,
     mediaRtmpPort: c.GB_MEDIA_RTMP_PORT ?? 1935,
     mediaIngestWorkers: c.GB_MEDIA_INGEST_WORKERS,
+    mediaHlsDir: c.GB_MEDIA_HLS_DIR === undefined ? undefined : resolve(c.GB_MEDIA_HLS_DIR),
     mediaPlaySecret,
     mediaUrlTtlS: c.GB_MEDIA_URL_TTL_S ?? 86_400,
     mediaPublicUrl: (c.GB_MEDIA_PUBLIC_URL ?? `http://${sipPublicIp}:${mediaHttpPort}`).replace(/\/+$/, ''),

@@ -62,6 +62,7 @@ export function createPlatformHooks(): PlatformHooks & { events: EventBus } {
         httpPort: c.mediaHttpPort,
         rtmpPort: c.mediaRtmpPort,
         dataDir: join(c.dataDir, 'media'),
+        hlsDir: c.mediaHlsDir,
         noViewerCloseS: c.noViewerCloseS,
         firstPacketTimeoutS: c.playTimeoutS,
         ingestWorkers: c.mediaIngestWorkers,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ConfigError, configKeys, loadConfig, maskUrl } from '../src/config.ts';
 
@@ -168,6 +168,11 @@ describe('loadConfig()', () => {
     assert.match(configError({ GB_DATA_DIR: dir, GB_MEDIA_URL_TTL_S: '5' }).message, /GB_MEDIA_URL_TTL_S/);
   });
 
+  it('puts live HLS under the data directory unless GB_MEDIA_HLS_DIR says where', () => {
+    assert.equal(loadConfig({ GB_DATA_DIR: dir }, { persistSecrets: false }).mediaHlsDir, undefined);
+    assert.equal(loadConfig({ GB_DATA_DIR: dir, GB_MEDIA_HLS_DIR: 'run/hls' }, { persistSecrets: false }).mediaHlsDir, resolve('run/hls'));
+  });
+
   it('reads list pages in a worker thread unless GB_API_LIST_WORKER=off', () => {
     assert.equal(loadConfig({ GB_DATA_DIR: dir }, { persistSecrets: false }).apiListWorker, true);
     assert.equal(loadConfig({ GB_DATA_DIR: dir, GB_API_LIST_WORKER: 'off' }, { persistSecrets: false }).apiListWorker, false);
@@ -179,7 +184,7 @@ describe('loadConfig()', () => {
       'GB_REGISTER_POLICY', 'GB_SIP_PASSWORD', 'GB_KEEPALIVE_TIMEOUT_S', 'GB_API_HOST', 'GB_API_PORT', 'GB_API_TOKEN', 'GB_API_AUTH',
       'GB_MEDIA_IP', 'GB_RTP_PORTS', 'GB_MEDIA_HTTP_PORT', 'GB_MEDIA_RTMP_PORT', 'GB_MEDIA_PUBLIC_URL', 'GB_NO_VIEWER_CLOSE_S',
       'GB_PLAY_TIMEOUT_S', 'GB_LOG_LEVEL', 'GB_SIP_NONCE_SECRET', 'GB_WEBHOOK_URLS', 'GB_WEBHOOK_SECRET',
-      'GB_PLAY_WAIT_KEYFRAME_S', 'GB_RECORDS_TIMEOUT_S', 'GB_MEDIA_INGEST_WORKERS', 'GB_MEDIA_AUTH', 'GB_MEDIA_PLAY_SECRET', 'GB_MEDIA_URL_TTL_S', 'GB_API_LIST_WORKER']) {
+      'GB_PLAY_WAIT_KEYFRAME_S', 'GB_RECORDS_TIMEOUT_S', 'GB_MEDIA_INGEST_WORKERS', 'GB_MEDIA_AUTH', 'GB_MEDIA_PLAY_SECRET', 'GB_MEDIA_URL_TTL_S', 'GB_API_LIST_WORKER', 'GB_MEDIA_HLS_DIR']) {
       assert.ok((configKeys as string[]).includes(key), key);
     }
   });

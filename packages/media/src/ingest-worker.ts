@@ -104,7 +104,8 @@ async function open(req: Extract<IngestRequest, { op: 'open' }>): Promise<void> 
       return;
     }
     s.waitKey = false;
-    noteStats(req.stream, s);
+    // stats follow with the periodic flush (STATS_INTERVAL_MS): building them per frame cost
+    // more than the frame's own record
     schedule();
   });
   ingest.on('bound', ({ host, port: p }) => {

@@ -48,6 +48,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> {
       reorderWindow: 32,
       playSecret: '',
       ...o,
+      hlsDir: o.hlsDir ?? join(o.dataDir, 'hls'),
     };
     this.#log = o.logger ?? pino({ level: 'silent' });
     this.emitterLogger = this.#log;
@@ -126,7 +127,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> {
   }
 
   #hlsDir(streamId: string): string {
-    return join(this.#o.dataDir, 'hls', streamId);
+    return join(this.#o.hlsDir, streamId);
   }
 
   #streamOf(e: PlayerEvent): MediaStream | undefined {
@@ -229,8 +230,13 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> {
 }
 
 /** Ingest worker threads when none are configured: see MediaEngineOptions.ingestWorkers. */
+/**
+ * One core is left to the main thread (FLV, HLS) and the rest of the process: on 2 cores one
+ * ingest worker carried 500 streams in real time where two dropped 15 % of the frames, the extra
+ * thread only adding contention (bench/media-streams.ts, docs/benchmarks.md).
+ */
 export function defaultIngestWorkers(): number {
-  return Math.min(2, availableParallelism());
+  return Math.max(1, Math.min(2, availableParallelism() - 1));
 }
 
 export function createMediaEngine(opts: MediaEngineOptions): Promise<MediaEngine> {

@@ -12,8 +12,15 @@ export interface MediaEngineOptions {
   httpPort: number | null;
   /** RTMP (GB_MEDIA_RTMP_PORT, default 1935). 0 = ephemeral, null = no listener. */
   rtmpPort: number | null;
-  /** HLS segments go to `<dataDir>/hls/<streamId>/` (GB_DATA_DIR). */
+  /** HLS segments go to `<dataDir>/hls/<streamId>/` (GB_DATA_DIR) unless hlsDir is set. */
   dataDir: string;
+  /**
+   * HLS segments go to `<hlsDir>/<streamId>/` (GB_MEDIA_HLS_DIR). Live segments are deleted seconds
+   * after they are written, so a tmpfs here saves the kernel writing them to disk: at 500 streams
+   * there are ~1.7 GB of them, enough to start background writeback (measured: the difference
+   * between real time and dropped frames on 2 cores, docs/benchmarks.md).
+   */
+  hlsDir?: string;
   /**
    * HLS segment target (default 2 s), live playlist length in segments (default 6) and TS muxer:
    * 'native' (default, our ts-muxer.ts) or 'mediabunny' (about 3x the CPU per stream, see bench/media-streams.ts).
@@ -36,11 +43,11 @@ export interface MediaEngineOptions {
   /**
    * Worker threads that run the receive sockets, RTP parse, reorder and PS demux (GB_MEDIA_INGEST_WORKERS).
    * Access units come back to the main thread, where FLV/node-media-server and HLS run.
-   * 0 = everything in the main thread. Default min(2, os.availableParallelism()): on 2 cores (sender
-   * included, bench/media-streams.ts --workers K) all three kept up with 300 streams; at 350 the main
-   * thread (K=0) and the single worker (K=1) were full and fell behind, 2 workers were not. The CPU
-   * per stream is the same (~0.42 % of a core); with workers the main thread keeps only ~0.07 of it,
-   * so one worker carries roughly 400 streams and the main thread over 1,000: raise it on big hosts.
+   * 0 = everything in the main thread. Default max(1, min(2, cores - 1)) (defaultIngestWorkers): on
+   * 2 cores (sender included, bench/media-streams.ts --workers K, 500 streams) one worker kept up
+   * (0.26 % of a core per stream) and two did not (0.32 %: more threads contending for the same two
+   * cores). A worker costs ~0.11 % of a core per stream and the main thread ~0.08, so one worker
+   * carries roughly 800 streams: raise it on big hosts.
    */
   ingestWorkers?: number;
   /**

@@ -19,6 +19,8 @@ const HEADER_BYTES = RECORD_FIELDS * 8;
  * holds, and the in-flight limit counts whole blocks.
  */
 export const UNIT_BLOCK_BYTES = 64 * 1024;
+/** returned blocks kept for reuse, in bytes: enough for the steady state, not for every burst */
+const MAX_FREE_BYTES = 32 * 1024 * 1024;
 
 const CODECS = ['h264', 'h265', 'aac', 'g711a', 'g711u'] as const;
 const CODEC_INDEX: Record<AccessUnit['codec'], number> = { h264: 0, h265: 1, aac: 2, g711a: 3, g711u: 4 };
@@ -35,8 +37,9 @@ export interface UnitBlock {
 export class UnitBlockWriter {
   readonly #maxInFlight: number;
   readonly #blockBytes: number;
-  /** returned blocks by size, kept for reuse: never more than the in-flight limit in all */
+  /** returned blocks by size, kept for reuse (MAX_FREE_BYTES in all) */
   readonly #free = new Map<number, ArrayBuffer[]>();
+  #freeBytes = 0;
   #full: UnitBlock[] = [];
   #block: ArrayBuffer | null = null;
   #f64 = new Float64Array(0);
@@ -74,7 +77,9 @@ export class UnitBlockWriter {
       while (size < need) size *= 2;
       if (this.#inFlight + size > this.#maxInFlight) return false;
       this.#seal();
-      const block = this.#free.get(size)?.pop() ?? new ArrayBuffer(size);
+      let block = this.#free.get(size)?.pop();
+      if (block) this.#freeBytes -= size;
+      else block = new ArrayBuffer(size);
       this.#inFlight += size;
       this.#block = block;
       this.#f64 = new Float64Array(block);
@@ -106,6 +111,8 @@ export class UnitBlockWriter {
   /** A block handed back by the reader. */
   recycle(buffer: ArrayBuffer): void {
     this.#inFlight -= buffer.byteLength;
+    if (this.#freeBytes + buffer.byteLength > MAX_FREE_BYTES) return;
+    this.#freeBytes += buffer.byteLength;
     const free = this.#free.get(buffer.byteLength);
     if (free) free.push(buffer);
     else this.#free.set(buffer.byteLength, [buffer]);
