@@ -10,9 +10,10 @@
 // dropped). cost-by-thread splits the engine's CPU per stream: main thread, ingest workers, other
 // threads (mostly V8's GC helpers).
 // --udp dgram reads RTP with node:dgram instead of the udp-batch addon (recvmmsg, the default);
-// the sender sends each stream's frame with one sendmmsg (udp-batch), or with node:dgram per
-// packet under --sender-dgram (the sender then costs ~40 % of a core at 300 streams).
-//   node --import tsx bench/media-streams.ts [--streams 50] [--seconds 20] [--workers K] [--udp batch|dgram] [--sender-dgram] [--in-step] [--hls-dir /dev/shm] [--no-hls] [--no-flv] [--mediabunny]
+// the sender sends each stream's frame with one UDP GSO send (udp-batch; the kernel cuts it into
+// the same datagrams), with one sendmmsg under --sender-sendmmsg, or with node:dgram per packet
+// under --sender-dgram (the sender then costs ~40 % of a core at 300 streams).
+//   node --import tsx bench/media-streams.ts [--streams 50] [--seconds 20] [--workers K] [--udp batch|dgram] [--sender-sendmmsg|--sender-dgram] [--in-step] [--hls-dir /dev/shm] [--no-hls] [--no-flv] [--mediabunny]
 import { execFileSync, fork } from 'node:child_process';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
@@ -42,6 +43,7 @@ const WORKERS = arg('workers', defaultIngestWorkers());
 const FPS = 25;
 const UDP_RECEIVE = process.argv.includes('--udp') && process.argv[process.argv.indexOf('--udp') + 1] === 'dgram' ? 'dgram' : 'batch';
 const SENDER_DGRAM = process.argv.includes('--sender-dgram') || !udpBatchAvailable();
+const SENDER_SENDMMSG = process.argv.includes('--sender-sendmmsg');
 /**
  * Cameras' GOPs are not in step: stream i starts i % GOP frames into the fixture, so about N/GOP
  * streams send a key frame in each 40 ms. --in-step sends the same frame on every stream at once
@@ -101,8 +103,25 @@ async function framePayloads(seconds: number): Promise<{ ts: number; payloads: B
   return frames;
 }
 
-/** Sends each stream's frame with one sendmmsg: the packets of a frame are built once and patched per stream. */
-async function batchSender(ports: number[], seconds: number): Promise<void> {
+/** Whether this kernel does UDP GSO (Linux >= 4.18): one segmented send to a socket of our own. */
+function gsoWorks(): boolean {
+  const probe = UdpBatchSocket.open({ host: '127.0.0.1', port: 0 });
+  try {
+    return probe.sendSegmented(Buffer.alloc(200), 100, probe.port, '127.0.0.1');
+  } catch {
+    return false;
+  } finally {
+    void probe.close();
+  }
+}
+
+/**
+ * Sends each stream's frame with one syscall: UDP GSO (the kernel cuts the frame's equal-sized
+ * packets apart; the engine receives the same datagrams) or, under --sender-sendmmsg or where the
+ * kernel lacks GSO, one sendmmsg. The packets of a frame are built once, back to back, and patched
+ * per stream.
+ */
+async function batchSender(ports: number[], seconds: number, gso: boolean): Promise<void> {
   const frames = await framePayloads(seconds + GOP / FPS);
   const sock = UdpBatchSocket.open({ host: '127.0.0.1', port: 0, sendBufferBytes: 8 * 1024 * 1024 });
   const state = ports.map((port, i) => ({ port, seq: (i * 7919) & 0xffff, ssrc: 0x10000 + i, phase: phaseOf(i) }));
@@ -111,40 +130,57 @@ async function batchSender(ports: number[], seconds: number): Promise<void> {
   let sent = 0;
   let sendErrors = 0;
   const totalFrames = seconds * FPS;
+  type Built = { bytes: Buffer; pkts: Buffer[]; segment: number };
   for (let frameNo = 0; frameNo < totalFrames; frameNo++) {
     const due = t0 + frameNo * 40;
     const now = performance.now();
     if (due > now) await new Promise((r) => setTimeout(r, due - now));
     // the packets of each frame sent in this tick, built once
-    const built = new Map<number, Buffer[]>();
-    const packetsOf = (n: number): Buffer[] => {
-      let pkts = built.get(n);
-      if (pkts) return pkts;
+    const built = new Map<number, Built>();
+    const packetsOf = (n: number): Built => {
+      let b = built.get(n);
+      if (b) return b;
       const f = frames[n]!;
       const ts = f.ts >>> 0;
-      pkts = f.payloads.map((payload, k) => {
-        const pkt = Buffer.allocUnsafe(12 + payload.length);
+      const bytes = Buffer.allocUnsafe(f.payloads.reduce((sum, p) => sum + 12 + p.length, 0));
+      const pkts: Buffer[] = [];
+      let o = 0;
+      f.payloads.forEach((payload, k) => {
+        const pkt = bytes.subarray(o, o + 12 + payload.length);
         pkt[0] = 0x80;
         pkt[1] = (k === f.payloads.length - 1 ? 0x80 : 0) | 96;
         pkt.writeUInt32BE(ts, 4);
         payload.copy(pkt, 12);
-        return pkt;
+        pkts.push(pkt);
+        o += pkt.length;
       });
-      built.set(n, pkts);
-      return pkts;
+      // GSO needs every packet but the last to have the same size
+      const segment = pkts[0]!.length;
+      b = { bytes, pkts, segment: pkts.slice(0, -1).every((p) => p.length === segment) ? segment : 0 };
+      built.set(n, b);
+      return b;
     };
     for (const s of state) {
-      const pkts = packetsOf(frameNo + s.phase);
+      const { bytes, pkts, segment } = packetsOf(frameNo + s.phase);
       for (const pkt of pkts) {
         pkt.writeUInt16BE(s.seq, 2);
         pkt.writeUInt32BE(s.ssrc, 8);
         s.seq = (s.seq + 1) & 0xffff;
       }
-      // the kernel copies the bytes before sendBatch returns, so the packets are patched again for the next stream
+      // the kernel copies the bytes before the send returns, so the packets are patched again for the next stream
       let done = 0;
-      for (let tries = 0; done < pkts.length && tries < 100; tries++) {
-        done += sock.sendBatch(done === 0 ? pkts : pkts.slice(done), s.port, '127.0.0.1');
-        if (done < pkts.length) await new Promise((r) => setImmediate(r));
+      if (gso && segment > 0) {
+        const perSend = Math.min(64, Math.floor(65_507 / segment));
+        for (let tries = 0; done < pkts.length && tries < 100; tries++) {
+          const n = Math.min(perSend, pkts.length - done);
+          if (sock.sendSegmented(bytes.subarray(done * segment, Math.min(bytes.length, (done + n) * segment)), segment, s.port, '127.0.0.1')) done += n;
+          else await new Promise((r) => setImmediate(r));
+        }
+      } else {
+        for (let tries = 0; done < pkts.length && tries < 100; tries++) {
+          done += sock.sendBatch(done === 0 ? pkts : pkts.slice(done), s.port, '127.0.0.1');
+          if (done < pkts.length) await new Promise((r) => setImmediate(r));
+        }
       }
       sent += done;
       sendErrors += pkts.length - done;
@@ -153,7 +189,7 @@ async function batchSender(ports: number[], seconds: number): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   const wall = performance.now() - t0;
   await sock.close();
-  process.send?.({ sent, sendErrors, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: wall, late: performance.now() - (t0 + totalFrames * 40) });
+  process.send?.({ sent, sendErrors, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: wall, late: performance.now() - (t0 + totalFrames * 40), mode: gso ? 'gso' : 'sendmmsg' });
 }
 
 async function sender(ports: number[], seconds: number): Promise<void> {
@@ -206,12 +242,12 @@ async function sender(ports: number[], seconds: number): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   const wall = performance.now() - t0;
   sock.close();
-  process.send?.({ sent: sent - sendErrors, sendErrors, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: wall, late: performance.now() - (t0 + totalFrames * 40) });
+  process.send?.({ sent: sent - sendErrors, sendErrors, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: wall, late: performance.now() - (t0 + totalFrames * 40), mode: 'dgram' });
 }
 
 if (process.argv.includes('--sender')) {
   const ports = process.argv[process.argv.indexOf('--sender') + 1]!.split(',').map(Number);
-  await (SENDER_DGRAM ? sender(ports, SECONDS) : batchSender(ports, SECONDS));
+  await (SENDER_DGRAM ? sender(ports, SECONDS) : batchSender(ports, SECONDS, !SENDER_SENDMMSG && gsoWorks()));
   process.exit(0);
 }
 
@@ -259,12 +295,12 @@ try {
   const workers0 = (await engine.ingestWorkers?.usage()) ?? [];
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
-  const child = fork(new URL(import.meta.url).pathname, ['--sender', streams.map((s) => s.port).join(','), '--seconds', String(SECONDS), ...(SENDER_DGRAM ? ['--sender-dgram'] : []), ...(IN_STEP ? ['--in-step'] : [])], {
+  const child = fork(new URL(import.meta.url).pathname, ['--sender', streams.map((s) => s.port).join(','), '--seconds', String(SECONDS), ...(SENDER_DGRAM ? ['--sender-dgram'] : []), ...(SENDER_SENDMMSG ? ['--sender-sendmmsg'] : []), ...(IN_STEP ? ['--in-step'] : [])], {
     execArgv: ['--import', 'tsx'],
   });
   let peakRss = rss0;
   const sampler = setInterval(() => { const m = process.memoryUsage(); peakRss = Math.max(peakRss, m.rss); if (process.env.BENCH_MEM) console.log(`rss ${(m.rss / 1e6).toFixed(0)} heap ${(m.heapUsed / 1e6).toFixed(0)} ab ${(m.arrayBuffers / 1e6).toFixed(0)}`); }, 5000);
-  type SenderReport = { sent: number; sendErrors: number; cpuMs: number; wallMs: number; late: number };
+  type SenderReport = { sent: number; sendErrors: number; cpuMs: number; wallMs: number; late: number; mode: string };
   const report = await new Promise<SenderReport>((resolve, reject) => {
     child.once('message', (m) => resolve(m as SenderReport));
     child.once('exit', (code) => code !== 0 && reject(new Error(`sender exited ${code}`)));
@@ -328,7 +364,7 @@ try {
   // a late sender means the machine, not the engine, set the pace: the run says nothing about real time
   const realTime = report.late >= 500 ? 'inconclusive(sender-late)' : backlog < 1 && missing === 0 && lost === 0 && droppedFrames === 0 ? 'yes' : 'no';
   console.log(
-    `media-streams outputs=${outputs || 'none'} workers=${WORKERS} udp=${UDP_RECEIVE} sender=${SENDER_DGRAM ? 'dgram' : 'sendmmsg'} gops=${IN_STEP ? 'in-step' : 'staggered'} hls-fs=${fileSystemOf(hlsDir)} streams=${N} seconds=${SECONDS} sent=${report.sent} received=${received} missing=${missing} rtp-lost=${lost} ` +
+    `media-streams outputs=${outputs || 'none'} workers=${WORKERS} udp=${UDP_RECEIVE} sender=${report.mode} gops=${IN_STEP ? 'in-step' : 'staggered'} hls-fs=${fileSystemOf(hlsDir)} streams=${N} seconds=${SECONDS} sent=${report.sent} received=${received} missing=${missing} rtp-lost=${lost} ` +
       `lossy-streams=${lossyStreams} silent-streams=${silentStreams} send-errors=${report.sendErrors} loss=${((missing / report.sent) * 100).toFixed(3)}% dgram/s=${Math.round(report.sent / (report.wallMs / 1000))} ` +
       `frames=${frames}/${N * SECONDS * FPS} dropped-frames=${droppedFrames} backlog-at-sender-end=${backlog.toFixed(1)}% loop-util=${(eluSend * 100).toFixed(0)}%` +
       `${workerElu.length ? `(workers ${workerElu.map((u) => `${(u * 100).toFixed(0)}%`).join(',')})` : ''} ` +

@@ -14,6 +14,7 @@ export interface NativeUdpBatch {
   close(id: number, onClosed?: () => void): void;
   ref(id: number, on: boolean): void;
   sendBatch(id: number, datagrams: readonly Uint8Array[], port: number, host: string): number;
+  sendSegmented(id: number, data: Uint8Array, segmentBytes: number, port: number, host: string): boolean;
 }
 
 /** uint32 fields per datagram in the metadata table: socket id, offset, length, port | flags << 16, 4 address words */

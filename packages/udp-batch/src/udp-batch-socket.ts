@@ -145,6 +145,16 @@ export class UdpBatchSocket {
     return this.#d.binding.sendBatch(this.#id, datagrams, port, host);
   }
 
+  /**
+   * Sends `data` as datagrams of `segmentBytes` each (the last may be shorter) with one syscall:
+   * UDP GSO, the kernel cuts them (Linux >= 4.18). At most 64 datagrams and 65,507 bytes per call.
+   * Returns false when the send buffer is full (nothing sent); throws where the kernel lacks GSO.
+   */
+  sendSegmented(data: Uint8Array, segmentBytes: number, port: number, host: string): boolean {
+    if (this.#closed) throw new Error('udp-batch socket is closed');
+    return this.#d.binding.sendSegmented(this.#id, data, segmentBytes, port, host);
+  }
+
   /** Whether the socket keeps the event loop alive (it does by default, like node:dgram). */
   ref(on = true): this {
     if (!this.#closed) this.#d.binding.ref(this.#id, on);

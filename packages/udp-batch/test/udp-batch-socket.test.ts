@@ -82,6 +82,23 @@ test('UdpBatchSocket with transientData hands datagrams over in one reused buffe
   }
 });
 
+test('UdpBatchSocket.sendSegmented() arrives as separate datagrams of the segment size, the last one shorter; bad sizes are a TypeError', { skip }, async () => {
+  const { got, onDatagram } = collector();
+  const rx = UdpBatchSocket.open({ host: '127.0.0.1', port: 0, onDatagram });
+  const tx = UdpBatchSocket.open({ host: '127.0.0.1', port: 0 });
+  try {
+    const data = Buffer.concat([...Array.from({ length: 5 }, (_, i) => numbered(i, 1412)), numbered(5, 300)]);
+    assert.equal(tx.sendSegmented(data, 1412, rx.port, '127.0.0.1'), true);
+    await waitFor(() => got.length === 6, `6 datagrams (have ${got.length})`);
+    assert.deepEqual(got.map((g) => g.data.length), [1412, 1412, 1412, 1412, 1412, 300]);
+    got.forEach((g, i) => assert.equal(g.data.readUInt32BE(0), i));
+    assert.throws(() => tx.sendSegmented(Buffer.alloc(65 * 100), 100, rx.port, '127.0.0.1'), TypeError);
+    assert.throws(() => tx.sendSegmented(Buffer.alloc(10), 0, rx.port, '127.0.0.1'), TypeError);
+  } finally {
+    await Promise.all([rx.close(), tx.close()]);
+  }
+});
+
 test('UdpBatchSocket delivers an empty datagram as an empty Buffer', { skip }, async () => {
   const { got, onDatagram } = collector();
   const rx = UdpBatchSocket.open({ host: '127.0.0.1', port: 0, onDatagram });
