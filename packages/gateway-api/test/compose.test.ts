@@ -98,6 +98,10 @@ describe('docker/Dockerfile', () => {
     assert.match(dockerfile, /^FROM node:20-bookworm-slim/m);
     assert.match(dockerfile, /npm ci/);
     assert.match(dockerfile, /packages\/gateway-api\/src\/main\.ts/);
+    // the image starts the gateway exactly as `npm start` does (same node flags)
+    const cmd = JSON.parse(dockerfile.match(/^CMD (\[.*\])$/m)?.[1] ?? '[]') as string[];
+    const start = (JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start;
+    assert.equal(cmd.join(' '), start);
     for (const env of dockerfile.matchAll(/^ENV (.*(?:\\\n.*)*)$/gm)) {
       for (const [, key] of env[1]!.matchAll(/(\w+)=/g)) {
         if (key !== 'NODE_ENV') assert.ok((configKeys as string[]).includes(key!), `Dockerfile ENV ${key} is not a config key`);
