@@ -429,6 +429,21 @@ static Sock* arg_sock(napi_env env, napi_value v) {
   return table_get(get_env(env), id);
 }
 
+// The destination of a send from its JS arguments: 0, or -1 with a TypeError thrown.
+static int arg_destination(napi_env env, napi_value port_v, napi_value host_v, struct sockaddr_storage* to, socklen_t* tl) {
+  uint32_t port;
+  char host[64];
+  if (napi_get_value_uint32(env, port_v, &port) != napi_ok || port > 65535 || !get_string(env, host_v, host, sizeof host)) {
+    throw_type(env, "port must be 0..65535 and host a string");
+    return -1;
+  }
+  if (parse_address(host, port, to, tl) != 0) {
+    throw_type(env, "host must be an IPv4 or IPv6 address");
+    return -1;
+  }
+  return 0;
+}
+
 // close(id, onClosed?): stops delivery now; onClosed runs once the fd is closed. Idempotent.
 static napi_value js_close(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -478,17 +493,15 @@ static napi_value js_send_segmented(napi_env env, napi_callback_info info) {
   void* data;
   napi_value ab;
   bool is_ta = false;
-  uint32_t seg, port;
-  char host[64];
+  uint32_t seg;
   if (napi_is_typedarray(env, argv[1], &is_ta) != napi_ok || !is_ta || napi_get_typedarray_info(env, argv[1], &tt, &len, &data, &ab, &off) != napi_ok ||
-      tt != napi_uint8_array || napi_get_value_uint32(env, argv[2], &seg) != napi_ok || napi_get_value_uint32(env, argv[3], &port) != napi_ok ||
-      port > 65535 || !get_string(env, argv[4], host, sizeof host)) {
+      tt != napi_uint8_array || napi_get_value_uint32(env, argv[2], &seg) != napi_ok) {
     return throw_type(env, "sendSegmented(id, data: Uint8Array, segmentBytes, port, host)");
   }
   if (seg == 0 || seg > 65507 || len > 65507 || (len + seg - 1) / seg > 64) return throw_type(env, "sendSegmented: 1..64 segments, 65,507 bytes at most");
   struct sockaddr_storage to;
   socklen_t tl;
-  if (parse_address(host, port, &to, &tl) != 0) return throw_type(env, "host must be an IPv4 or IPv6 address");
+  if (arg_destination(env, argv[3], argv[4], &to, &tl) != 0) return NULL;
   struct iovec iov = {data, len};
   union {
     char buf[CMSG_SPACE(sizeof(uint16_t))];
@@ -528,15 +541,13 @@ static napi_value js_send_batch(napi_env env, napi_callback_info info) {
   Sock* s = argc == 4 ? arg_sock(env, argv[0]) : NULL;
   if (!s) return throw_type(env, "sendBatch(id, datagrams, port, host): no such socket");
   bool is_array = false;
-  uint32_t n = 0, port;
-  char host[64];
-  if (napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[1], &n) != napi_ok ||
-      napi_get_value_uint32(env, argv[2], &port) != napi_ok || port > 65535 || !get_string(env, argv[3], host, sizeof host)) {
+  uint32_t n = 0;
+  if (napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[1], &n) != napi_ok) {
     return throw_type(env, "sendBatch(id, datagrams: Uint8Array[], port, host)");
   }
   struct sockaddr_storage to;
   socklen_t tl;
-  if (parse_address(host, port, &to, &tl) != 0) return throw_type(env, "host must be an IPv4 or IPv6 address");
+  if (arg_destination(env, argv[2], argv[3], &to, &tl) != 0) return NULL;
   struct mmsghdr msgs[SEND_CHUNK];
   struct iovec iov[SEND_CHUNK];
   uint32_t sent = 0;

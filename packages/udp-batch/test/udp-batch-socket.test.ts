@@ -94,6 +94,8 @@ test('UdpBatchSocket.sendSegmented() arrives as separate datagrams of the segmen
     got.forEach((g, i) => assert.equal(g.data.readUInt32BE(0), i));
     assert.throws(() => tx.sendSegmented(Buffer.alloc(65 * 100), 100, rx.port, '127.0.0.1'), TypeError);
     assert.throws(() => tx.sendSegmented(Buffer.alloc(10), 0, rx.port, '127.0.0.1'), TypeError);
+    assert.throws(() => tx.sendSegmented(Buffer.alloc(10), 5, rx.port, 'localhost'), /IPv4 or IPv6 address/);
+    assert.throws(() => tx.sendSegmented(Buffer.alloc(10), 5, 70_000, '127.0.0.1'), /port must be 0..65535/);
   } finally {
     await Promise.all([rx.close(), tx.close()]);
   }
