@@ -24,6 +24,8 @@ export function which(names: string[]): string | undefined;
 export function mariadbdPath(): string | undefined;
 export function redisServerPath(): string | undefined;
 /** free for both TCP and UDP on 127.0.0.1 */
+/** below the kernel's ephemeral port range (where test ports are handed out from) */
+export const EPHEMERAL_LOW: number;
 export function freePort(): Promise<number>;
 export function startMariadb(o?: { database?: string; timeoutMs?: number }): Promise<MariadbServer>;
 export function startRedis(o?: { timeoutMs?: number }): Promise<RedisServer>;

@@ -2,7 +2,7 @@
 // free ports and a temp data dir. Used by scripts/run-tests.mjs (one pair for the whole run) and by
 // tests that must kill and restart their own database (db-recovery).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,23 +25,39 @@ export function which(names) {
 export const mariadbdPath = () => which(['mariadbd', '/usr/sbin/mariadbd', 'mysqld', '/usr/sbin/mysqld']);
 export const redisServerPath = () => which(['redis-server', '/usr/bin/redis-server']);
 
-/** A port free for both TCP and UDP on 127.0.0.1 right now (SIP listens on both). */
+/**
+ * Where the kernel's ephemeral ports begin. Outgoing connections (database and Redis clients, other
+ * suites) take local ports from that range at any moment, so a port handed out from it can be gone
+ * by the time its server binds it, seconds later under tsx or after a restart on the same ports.
+ * Test ports come from below it: single ports from 10000 to 19999, ranges from 20000.
+ */
+export const EPHEMERAL_LOW = (() => {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+})();
+
+const tcpFree = (port) =>
+  new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+
+const udpFree = (port) =>
+  new Promise((resolve) => {
+    const u = createSocket('udp4');
+    u.once('error', () => resolve(false));
+    u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
+  });
+
+/** A port free for both TCP and UDP on 127.0.0.1 right now (SIP listens on both), below the ephemeral range. */
 export async function freePort() {
   for (;;) {
-    const port = await new Promise((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const { port: p } = s.address();
-        s.close(() => resolve(p));
-      });
-    });
-    const udpFree = await new Promise((resolve) => {
-      const u = createSocket('udp4');
-      u.once('error', () => resolve(false));
-      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
+    const port = 10000 + Math.floor(Math.random() * 10000);
+    if ((await tcpFree(port)) && (await udpFree(port))) return port;
   }
 }
 

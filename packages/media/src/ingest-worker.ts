@@ -83,7 +83,7 @@ async function open(req: Extract<IngestRequest, { op: 'open' }>): Promise<void> 
     reorderWindow: req.reorderWindow,
     expectedSsrc: req.expectedSsrc,
     udpReceive: req.udpReceive,
-    // each unit is copied into the ring as it is emitted
+    // each unit is copied into a block as it is emitted
     transient: true,
     logger: log.child({ streamId: req.name }),
   });

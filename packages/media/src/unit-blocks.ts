@@ -119,13 +119,9 @@ export class UnitBlockWriter {
   }
 
   #seal(): void {
+    // a block is written as soon as it is taken, so a current block holds at least one unit
     if (this.#block === null) return;
-    if (this.#units > 0) {
-      this.#full.push({ buffer: this.#block, units: this.#units });
-    } else {
-      // taken but never written: straight back to the pool
-      this.recycle(this.#block);
-    }
+    this.#full.push({ buffer: this.#block, units: this.#units });
     this.#block = null;
     this.#used = 0;
     this.#units = 0;

@@ -2,34 +2,13 @@
 // on free loopback ports with a temp data dir, and talks to it over its REST API. Used by the
 // end-to-end tests and the play benchmarks; kill('SIGKILL') is the crash of the restart test.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EPHEMERAL_LOW, freePort } from '../../../../scripts/test-services.mjs';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
-
-/** A port free for both TCP and UDP on 127.0.0.1 right now. */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const u = createSocket('udp4');
-      u.once('error', () => resolve(false));
-      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-}
 
 export interface GatewayProcess {
   readonly api: string;
@@ -65,8 +44,8 @@ export async function startGateway(o: GatewayOptions = {}): Promise<GatewayProce
     try {
       return await startGatewayOnce({ ...o, dataDir });
     } catch (err) {
-      // freePort() hands out ephemeral ports: by the time the gateway binds (seconds later, under
-      // tsx) another process's outgoing connection may hold one. Fresh ports, unless pinned.
+      // another suite running at the same time may have bound the same random port first: fresh
+      // ports, unless pinned
       if (o.ports || attempt === 3 || !/ is in use/.test(String(err))) {
         if (!o.dataDir) rmSync(dataDir, { recursive: true, force: true });
         throw err;
@@ -193,6 +172,6 @@ export function removeDataDir(g: GatewayProcess): void {
 
 /** A random port window, so parallel test files rarely meet (the engine skips busy ports). */
 function rtpRange(count: number): [number, number] {
-  const base = 20000 + Math.floor(Math.random() * Math.floor(30000 / count)) * count;
+  const base = 20000 + Math.floor(Math.random() * Math.floor((EPHEMERAL_LOW - 20000) / count)) * count;
   return [base, base + count - 1];
 }
