@@ -8,7 +8,7 @@ export type AudioCodec = 'aac' | 'g711a' | 'g711u';
  * - pts/dts: 90 kHz, 33-bit wrap already unwrapped (monotonic)
  *
  * `data` is valid only during the call that hands the unit over: units from ingest workers are
- * views of a shared ring that is written again afterwards. Whatever keeps a unit keeps a copy
+ * views of pooled blocks that are written again afterwards. Whatever keeps a unit keeps a copy
  * (retainAccessUnit).
  */
 export interface AccessUnit {

@@ -13,7 +13,7 @@ export interface NalPosition {
   end: number;
 }
 
-/** Locates NAL units with Buffer.indexOf (native scan) rather than a per-byte JS loop. */
+/** Locates NAL units with their start codes (for splitting an elementary stream into access units). */
 export function findNalPositions(buf: Buffer, from = 0, to = buf.length): NalPosition[] {
   const out: NalPosition[] = [];
   let sc = buf.indexOf(START_CODE, from);
@@ -33,16 +33,20 @@ export function findNalPositions(buf: Buffer, from = 0, to = buf.length): NalPos
   return out;
 }
 
-/** NAL units (header + payload, without start codes) of an Annex-B buffer; views, not copies. */
-export function findNalUnits(buf: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  for (const p of findNalPositions(buf)) {
-    let end = p.end;
-    // trailing_zero_8bits before the next start code are not part of the NAL unit
-    while (end > p.nal && buf[end - 1] === 0) end--;
-    if (end > p.nal) out.push(buf.subarray(p.nal, end));
+/** NAL units (header + payload, without start codes or trailing zeros) of an Annex-B buffer; views, not copies. */
+export function findNalUnits(data: Buffer): Buffer[] {
+  const nals: Buffer[] = [];
+  let sc = data.indexOf(START_CODE);
+  while (sc !== -1) {
+    const start = sc + 3;
+    const next = data.indexOf(START_CODE, start);
+    let end = next === -1 ? data.length : next;
+    // trailing_zero_8bits (and a 4-byte start code's leading zero) are not part of the NAL unit
+    while (end > start && data[end - 1] === 0) end--;
+    if (end > start) nals.push(data.subarray(start, end));
+    sc = next;
   }
-  return out;
+  return nals;
 }
 
 export function h264NalType(b0: number): number {

@@ -19,6 +19,17 @@ export class ByteQueue {
     this.#length += chunk.length;
   }
 
+  /** Puts bytes back in front of the queue, to be read again. */
+  unshift(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    if (this.#head > 0) {
+      this.#chunks[0] = this.#chunks[0].subarray(this.#head);
+      this.#head = 0;
+    }
+    this.#chunks.unshift(chunk);
+    this.#length += chunk.length;
+  }
+
   /** Replaces the queued views with a copy of their bytes: for callers that reuse a chunk's memory after push(). */
   own(): void {
     if (this.#length === 0) {

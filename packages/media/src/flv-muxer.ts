@@ -1,6 +1,7 @@
 import { retainAccessUnit, type AccessUnit, type MediaSink } from './access-unit.ts';
 import { parseH264Sps, parseH265Sps, type H265SpsInfo } from './sps-parser.ts';
 import { SlabAllocator } from './slab-allocator.ts';
+import { findNalUnits } from './annexb.ts';
 
 /** FLV tag types */
 export const FLV_AUDIO = 8;
@@ -33,27 +34,10 @@ const HVC1 = Buffer.from('hvc1');
 const HVC1_CODEC_ID = HVC1.readUInt32BE(0);
 const AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
 
-const START_CODE = Buffer.from([0, 0, 1]);
 const AVC_SEQUENCE_HEADER = Buffer.from([0x17, 0, 0, 0, 0]);
 /** enhanced FLV: ex-header, key frame, PacketTypeSequenceStart */
 const HEVC_SEQUENCE_START = Buffer.from([0x90 | 0]);
 const AAC_SEQUENCE_HEADER = Buffer.from([0xaf, 0]);
-
-/** Splits Annex-B bytes into NAL units (without start codes). Uses native indexOf: frames are large. */
-export function splitNalUnits(data: Buffer): Buffer[] {
-  const nals: Buffer[] = [];
-  let sc = data.indexOf(START_CODE);
-  while (sc !== -1) {
-    const start = sc + 3;
-    const next = data.indexOf(START_CODE, start);
-    let end = next === -1 ? data.length : next;
-    // a 4-byte start code leaves its leading zero (and any trailing_zero bytes) behind
-    while (next !== -1 && end > start && data[end - 1] === 0) end--;
-    if (end > start) nals.push(data.subarray(start, end));
-    sc = next;
-  }
-  return nals;
-}
 
 /** FLV file header (9 bytes + PreviousTagSize0). */
 export function flvFileHeader(hasAudio: boolean, hasVideo: boolean): Buffer {
@@ -238,7 +222,7 @@ export class FlvMuxer implements MediaSink {
 
   #inputVideo(au: AccessUnit): void {
     if (au.key) this.#onKeyFrame();
-    const nals = splitNalUnits(au.data);
+    const nals = findNalUnits(au.data);
     const h265 = au.codec === 'h265';
     const vps: Buffer[] = [];
     const sps: Buffer[] = [];

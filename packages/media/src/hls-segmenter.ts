@@ -12,7 +12,7 @@ import {
   PathedTarget,
 } from 'mediabunny';
 import { retainAccessUnit, type AccessUnit, type MediaSink } from './access-unit.ts';
-import { splitNalUnits } from './flv-muxer.ts';
+import { findNalUnits } from './annexb.ts';
 import { parseH264Sps, parseH265Sps } from './sps-parser.ts';
 
 export const HLS_PLAYLIST = 'hls.m3u8';
@@ -209,7 +209,7 @@ export class HlsSegmenter implements LiveHlsSegmenter {
   #firstAudioMeta: { decoderConfig: { codec: string; sampleRate: number; numberOfChannels: number } } | undefined;
 
   #videoInfo(au: AccessUnit): { codecString: string; width: number; height: number } | null {
-    for (const nal of splitNalUnits(au.data)) {
+    for (const nal of findNalUnits(au.data)) {
       if (au.codec === 'h264' && (nal[0]! & 0x1f) === 7) return parseH264Sps(nal);
       if (au.codec === 'h265' && ((nal[0]! >> 1) & 0x3f) === 33) return parseH265Sps(nal);
     }

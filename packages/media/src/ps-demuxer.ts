@@ -65,6 +65,8 @@ interface PesState {
   kind: 'video' | 'audio';
   /** payload bytes still to come; -1 = unbounded PES (length 0): ends at the next start code */
   remaining: number;
+  /** video: the frame's byte count when this PES's payload began */
+  frameStart: number;
 }
 
 interface PendingFrame {
@@ -105,6 +107,13 @@ export class PsDemuxer {
   #resyncing = false;
   #skipRemaining = 0;
   #pes?: PesState;
+  /**
+   * A video PES just ended where its length field said, at this offset of the frame in progress.
+   * Whether the length was true is checked once the next 4 bytes are here (they must open a start
+   * code): checking when a lie shows up costs nothing per byte, where searching every PES payload
+   * for a hidden pack start cost 15 % of an ingest thread.
+   */
+  #videoPesEnd = -1;
   #video?: PendingFrame;
   #audio?: PendingFrame;
   #videoId = -1;
@@ -170,6 +179,7 @@ export class PsDemuxer {
   /** End of input: emits the frame in progress if it is complete. */
   flush(): void {
     try {
+      this.#settleVideoPes();
       if (this.#pes?.remaining === -1) {
         this.#takeUnbounded(true);
       }
@@ -190,6 +200,12 @@ export class PsDemuxer {
    * between units, else dropped; parsing restarts at the next pack header.
    */
   discontinuity(previousComplete: boolean): void {
+    try {
+      this.#settleVideoPes();
+    } catch (err) {
+      this.#log.error({ err }, 'ps demuxer failed; resynchronising');
+      this.#lostSync('internal error', false);
+    }
     if (this.#pes || !previousComplete) this.#dropPartial();
     else this.#emitVideo();
     this.#q.clear();
@@ -203,12 +219,14 @@ export class PsDemuxer {
     this.#video = undefined;
     this.#audio = undefined;
     this.#pes = undefined;
+    this.#videoPesEnd = -1;
   }
 
   #lostSync(why: string, keepPending = true): void {
     this.stats.resyncs++;
     this.#log.debug({ why }, 'ps demuxer lost sync');
     // Between units the frame in progress got all the PES bytes it announced: keep it.
+    this.#videoPesEnd = -1;
     if (keepPending && !this.#pes) this.#emitVideo();
     else this.#dropPartial();
     this.#skipRemaining = 0;
@@ -238,6 +256,7 @@ export class PsDemuxer {
         if (!this.#takePesPayload()) return;
         continue;
       }
+      if (this.#videoPesEnd !== -1 && !this.#checkVideoPesEnd(false)) return;
       if (this.#resyncing && !this.#findPack()) return;
       if (q.length < 4) return;
       if (q.byte(0) !== 0 || q.byte(1) !== 0 || q.byte(2) !== 1) {
@@ -437,7 +456,7 @@ export class PsDemuxer {
       this.#lastAudioPts = upts;
       this.#audio = { pts: upts, dts: upts, views: [], bytes: 0, owned: 0 };
     }
-    this.#pes = { kind, remaining: payloadLen };
+    this.#pes = { kind, remaining: payloadLen, frameStart: kind === 'video' ? this.#video!.bytes : 0 };
     if (payloadLen === 0) this.#endPes();
     return true;
   }
@@ -447,32 +466,72 @@ export class PsDemuxer {
     const pes = this.#pes!;
     if (pes.remaining === -1) return this.#takeUnbounded(false);
     const frame = pes.kind === 'video' ? this.#video! : this.#audio!;
-    const q = this.#q;
-    const avail = Math.min(pes.remaining, q.length);
-    let n = avail;
-    if (pes.kind === 'video') {
-      // 00 00 01 >= B9 never occurs inside H.264/H.265 Annex-B data (NAL headers are < 0x80):
-      // such a start code means the PES length lied or bytes went missing. Cut the PES there.
-      const at = q.findStartCode(avail, 0xb9);
-      if (at !== -1) {
-        q.take(at, frame.views);
-        frame.bytes += at;
-        this.#pes = undefined;
-        this.stats.resyncs++;
-        this.#log.debug({ missing: pes.remaining - at }, 'video PES shorter than its length field');
-        return true;
-      }
-      // a start code may straddle the bytes not received yet: hold back its first bytes
-      if (avail === q.length && avail < pes.remaining) n -= q.startCodePrefixAtEnd();
-    }
+    const n = Math.min(pes.remaining, this.#q.length);
     if (n > 0) {
-      q.take(n, frame.views);
+      this.#q.take(n, frame.views);
       frame.bytes += n;
       pes.remaining -= n;
     }
     if (pes.remaining > 0) return false;
     this.#endPes();
     return true;
+  }
+
+  /**
+   * Whether the video PES that just ended was as long as it said: the next bytes open a start code.
+   * False when more data is needed (`atEnd`: no more is coming).
+   */
+  #checkVideoPesEnd(atEnd: boolean): boolean {
+    const q = this.#q;
+    if (q.length < 4 && !atEnd) return false;
+    const from = this.#videoPesEnd;
+    this.#videoPesEnd = -1;
+    const isStart = q.length >= 4 && q.byte(0) === 0 && q.byte(1) === 0 && q.byte(2) === 1 && q.byte(3) >= 0xb9;
+    // Not a start code next: the length lied if the payload hides one; if not, parsing resyncs as
+    // it does on any garbage.
+    if (!isStart) this.#cutAtHiddenStartCode(from);
+    return true;
+  }
+
+  /**
+   * `00 00 01 >= B9` in the video frame's bytes after `from` (never inside H.264/H.265 Annex-B data,
+   * whose NAL headers are < 0x80) means a PES length lied or bytes went missing: the frame is cut
+   * there and the bytes after it are queued again. False if there is none.
+   */
+  #cutAtHiddenStartCode(from: number): boolean {
+    const frame = this.#video;
+    if (!frame) return false;
+    const q = this.#q;
+    const end = frame.bytes;
+    // a start code may straddle the frame's end: look 3 bytes into what follows
+    const joined = Buffer.concat([...frame.views, q.peek(Math.min(3, q.length))]);
+    let at = joined.indexOf(START_CODE, from);
+    while (at !== -1 && at < end && (at + 3 >= joined.length || joined[at + 3] < 0xb9)) at = joined.indexOf(START_CODE, at + 1);
+    if (at === -1 || at >= end) return false;
+    frame.views = [joined.subarray(0, at)];
+    frame.bytes = at;
+    frame.owned = 0;
+    q.unshift(joined.subarray(at, end));
+    this.stats.resyncs++;
+    this.#log.debug({ missing: end - at }, 'video PES shorter than its length field');
+    return true;
+  }
+
+  /**
+   * No more bytes come for now (end of input, or a gap): settles video PES lengths still in doubt.
+   * One cut short by a hidden start code ended there; the bytes queued again may hold more.
+   */
+  #settleVideoPes(): void {
+    for (;;) {
+      if (this.#videoPesEnd !== -1) {
+        this.#checkVideoPesEnd(true);
+      } else {
+        const pes = this.#pes;
+        if (pes?.kind !== 'video' || pes.remaining <= 0 || !this.#cutAtHiddenStartCode(pes.frameStart)) return;
+        this.#pes = undefined;
+      }
+      this.#drain();
+    }
   }
 
   /** Unbounded video PES (length 0): the payload ends at the next pack/system/PES start code. */
@@ -503,6 +562,7 @@ export class PsDemuxer {
     this.#pes = undefined;
     if (pes.kind === 'audio') this.#emitAudio();
     else if (this.#video && this.#video.bytes > MAX_FRAME_BYTES) this.#lostSync('frame too large', false);
+    else if (pes.remaining === 0) this.#videoPesEnd = pes.frameStart;
   }
 
   /** Whether an Annex-B PES payload opens with a NAL unit that begins an access unit. */

@@ -124,6 +124,30 @@ test('PsDemuxer copes with PSMs whose lengths disagree with their content', asyn
   }
 });
 
+test('PsDemuxer cuts a video PES whose length claims more than it carries at the next start code, losing nothing', async () => {
+  const src = (await loadVideoAccessUnits({ codec: 'h264' })).slice(0, 60);
+  const audio = (await loadG711AccessUnits({ law: 'a', seconds: 2 })).slice(0, 100);
+  // +2: the PES "ends" inside the next pack header's start code; +3000: a whole audio PES and more
+  // are swallowed; 0xFFFF: several packs are
+  for (const extra of [1, 2, 3, 100, 3000, 0xffff]) {
+    const mux = new PsMuxer({ videoCodec: 'h264', audioCodec: 'g711a' });
+    let lied = 0;
+    const packs = interleave(src, audio).map((a, i) => {
+      const pack = mux.mux(a);
+      if (a.kind !== 'video' || i % 5 !== 1) return pack;
+      lied++;
+      return editUnits(pack, 0xe0, (pes) => (pes.writeUInt16BE(Math.min(0xffff, pes.readUInt16BE(4) + extra), 4), pes));
+    });
+    for (const chunks of [packs, randomChunks(Buffer.concat(packs), 1400, extra), randomChunks(Buffer.concat(packs), 7, extra)]) {
+      const { out, d } = demux(chunks);
+      assertSame(out.filter((a) => a.kind === 'video'), src, `+${extra}`);
+      assertSame(out.filter((a) => a.kind === 'audio'), audio, `+${extra}`);
+      assert.ok(d.stats.resyncs >= lied && lied > 5, `+${extra}: ${d.stats.resyncs} resyncs for ${lied} lies`);
+      assert.equal(d.stats.droppedFrames, 0);
+    }
+  }
+});
+
 test('PsDemuxer trusts H.265 NAL units over a PSM that says H.264', async () => {
   const src = (await loadVideoAccessUnits({ codec: 'h265' })).slice(0, 30);
   const mux = new PsMuxer();
