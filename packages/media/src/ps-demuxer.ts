@@ -15,18 +15,10 @@ const PSM_LOOKAHEAD = 4096;
 
 /** Frames are short-lived (the outputs copy them): one allocator for every demuxer of the thread. */
 const frameSlabs = new SlabAllocator();
-/** PsDemuxerOptions.transient: one buffer for every demuxer of the thread, reused frame after frame */
-let scratch = Buffer.alloc(0);
-
-function transientAlloc(bytes: number): Buffer {
-  if (bytes > scratch.length) scratch = Buffer.allocUnsafeSlow(Math.max(bytes, 2 * scratch.length, 256 * 1024));
-  return scratch.subarray(0, bytes);
-}
-
 /** The bytes of a frame's views in one buffer (a view itself when there is only one). */
-function joinViews(views: Buffer[], bytes: number, transient: boolean): Buffer {
+function joinViews(views: Buffer[], bytes: number): Buffer {
   if (views.length === 1) return views[0];
-  const out = transient ? transientAlloc(bytes) : frameSlabs.alloc(bytes);
+  const out = frameSlabs.alloc(bytes);
   let o = 0;
   for (const v of views) {
     out.set(v, o);
@@ -598,7 +590,8 @@ export class PsDemuxer {
     const f = this.#video;
     this.#video = undefined;
     if (!f || f.bytes === 0) return;
-    const data = joinViews(f.views, f.bytes, this.#transient);
+    if (this.#transient && f.views.length > 1) this.#videoStore = this.#own(f, this.#videoStore);
+    const data = joinViews(f.views, f.bytes);
     const type = this.#psm.get(this.#videoId);
     let codec: VideoCodec | undefined = type === undefined ? undefined : VIDEO_TYPES[type];
     if (type !== undefined && codec === undefined) {
@@ -627,7 +620,8 @@ export class PsDemuxer {
     const f = this.#audio;
     this.#audio = undefined;
     if (!f || f.bytes === 0) return;
-    const data = joinViews(f.views, f.bytes, this.#transient);
+    if (this.#transient && f.views.length > 1) this.#audioStore = this.#own(f, this.#audioStore);
+    const data = joinViews(f.views, f.bytes);
     const type = this.#psm.get(this.#audioId);
     let codec: AudioCodec | undefined = type === undefined ? undefined : AUDIO_TYPES[type];
     if (type !== undefined && codec === undefined) {
