@@ -8,7 +8,8 @@
 // real-time=yes when the engine kept up: backlog at the sender's end < 1 % of what was sent, no
 // loss and no frame dropped for a main thread behind its ingest workers; inconclusive when the sender itself was late >= 500 ms (a loaded machine: the offered rate
 // dropped). cost-by-thread splits the engine's CPU per stream: main thread, ingest workers, other
-// threads (mostly V8's GC helpers).
+// threads (mostly V8's GC helpers). steal= is CPU time the hypervisor took from this VM during the
+// run (and its worst second): a run that drops frames under high steal was starved, not slow.
 // --udp dgram reads RTP with node:dgram instead of the udp-batch addon (recvmmsg, the default);
 // the sender sends each stream's frame with one UDP GSO send (udp-batch; the kernel cuts it into
 // the same datagrams), with one sendmmsg under --sender-sendmmsg, or with node:dgram per packet
@@ -59,6 +60,19 @@ function mainThreadCpuMs(): number {
     const st = readFileSync(`/proc/self/task/${process.pid}/stat`, 'latin1');
     const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * CPU time the hypervisor gave to other guests while this VM wanted it (ms, summed over CPUs):
+ * the `steal` field of /proc/stat. A run that drops frames while steal is high was starved, not slow.
+ */
+function stealMs(): number {
+  try {
+    const f = readFileSync('/proc/stat', 'latin1').slice(0, 200).split('\n', 1)[0]!.trim().split(/\s+/);
+    return Number(f[8]) * 10;
   } catch {
     return Number.NaN;
   }
@@ -299,7 +313,17 @@ try {
     execArgv: ['--import', 'tsx'],
   });
   let peakRss = rss0;
-  const sampler = setInterval(() => { const m = process.memoryUsage(); peakRss = Math.max(peakRss, m.rss); if (process.env.BENCH_MEM) console.log(`rss ${(m.rss / 1e6).toFixed(0)} heap ${(m.heapUsed / 1e6).toFixed(0)} ab ${(m.arrayBuffers / 1e6).toFixed(0)}`); }, 5000);
+  const steal0 = stealMs();
+  let lastSteal = steal0;
+  let maxStealPerSecond = 0;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    const steal = stealMs();
+    maxStealPerSecond = Math.max(maxStealPerSecond, steal - lastSteal);
+    lastSteal = steal;
+    if (process.env.BENCH_MEM) console.log(`rss ${(m.rss / 1e6).toFixed(0)} heap ${(m.heapUsed / 1e6).toFixed(0)} ab ${(m.arrayBuffers / 1e6).toFixed(0)}`);
+  }, 1000);
   type SenderReport = { sent: number; sendErrors: number; cpuMs: number; wallMs: number; late: number; mode: string };
   const report = await new Promise<SenderReport>((resolve, reject) => {
     child.once('message', (m) => resolve(m as SenderReport));
@@ -317,6 +341,7 @@ try {
     await new Promise((r) => setTimeout(r, 1000));
   }
   clearInterval(sampler);
+  const stolenMs = stealMs() - steal0;
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const mainCpuMs = mainThreadCpuMs() - main0;
@@ -371,7 +396,7 @@ try {
       `engine-cpu=${secs(engineCpuMs)}s(${engineCpu.toFixed(0)}%core; main ${secs(mainCpuMs)}s, workers ${secs(workersCpuMs)}s, other threads ${secs(engineCpuMs - mainCpuMs - workersCpuMs)}s) cost=${perStream.toFixed(2)}%core/stream ` +
       `cost-by-thread=main ${perStreamOf(mainCpuMs)}/workers ${perStreamOf(workersCpuMs)}/other ${perStreamOf(engineCpuMs - mainCpuMs - workersCpuMs)} ` +
       `sender-cpu=${((report.cpuMs / report.wallMs) * 100).toFixed(0)}%core ` +
-      `sender-late=${report.late.toFixed(0)}ms rss=${(peakRss / 1e6).toFixed(0)}MB rss/stream=${((peakRss - rss0) / N / 1e3).toFixed(0)}KB ` +
+      `sender-late=${report.late.toFixed(0)}ms steal=${secs(stolenMs)}s(max ${secs(maxStealPerSecond)}s in 1 s) rss=${(peakRss / 1e6).toFixed(0)}MB rss/stream=${((peakRss - rss0) / N / 1e3).toFixed(0)}KB ` +
       `hls-segments(bench0)=${segs} no-loss=${missing === 0 && lost === 0} real-time=${realTime}`,
   );
 } finally {

@@ -309,7 +309,8 @@ export class HlsSegmenter implements LiveHlsSegmenter {
     this.#playlist = null;
     this.#unwritten.clear();
     await this.#writes;
-    await rm(this.#o.dir, { recursive: true, force: true });
+    // close() does not wait for this: a failure must not become an unhandled rejection
+    await rm(this.#o.dir, { recursive: true, force: true }).catch((err: unknown) => this.#o.logger.warn({ err, dir: this.#o.dir }, 'HLS directory not removed'));
   }
 }
 

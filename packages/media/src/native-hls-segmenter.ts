@@ -1,5 +1,5 @@
 import { close, open, writev } from 'node:fs';
-import { mkdir, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, rm, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -188,10 +188,14 @@ export class NativeHlsSegmenter implements LiveHlsSegmenter {
       if (!this.#unwritten.has(name)) return this.#release(name, slabs);
       try {
         await dirMade;
-        await writeFileOf(`${path}.part`, data);
-        await rename(`${path}.part`, path);
+        // no temporary name and rename: the playlist lives in memory and HTTP serves the segment
+        // from memory until this write is done, so nobody reads a half-written file
+        await writeFileOf(path, data);
       } catch (err) {
+        // served from memory until it leaves the playlist; a partial file must not be served
         this.#o.logger.warn({ err, path }, 'HLS segment write failed');
+        await unlink(path).catch(() => {});
+        return;
       }
       this.#unwritten.delete(name);
       this.#release(name, slabs);
@@ -250,6 +254,7 @@ export class NativeHlsSegmenter implements LiveHlsSegmenter {
     this.#unwritten.clear();
     this.#slabs.clear();
     await this.#writes;
-    await rm(this.#o.dir, { recursive: true, force: true });
+    // close() does not wait for this: a failure must not become an unhandled rejection
+    await rm(this.#o.dir, { recursive: true, force: true }).catch((err: unknown) => this.#o.logger.warn({ err, dir: this.#o.dir }, 'HLS directory not removed'));
   }
 }

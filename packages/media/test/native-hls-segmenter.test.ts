@@ -41,3 +41,29 @@ test('NativeHlsSegmenter reuses segment buffers once on disk, but never those pe
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('NativeHlsSegmenter serves a segment from memory when writing it to disk fails; destroy() then still resolves', async () => {
+  const parent = await mkdtemp(join(tmpdir(), 'native-hls-'));
+  try {
+    // the stream directory's parent is a regular file: every write fails with ENOTDIR
+    await writeFile(join(parent, 'not-a-dir'), '');
+    const warnings: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+    const hls = new NativeHlsSegmenter({ dir: join(parent, 'not-a-dir', 'stream'), segmentSeconds: 2, playlistSize: 3, logger: log });
+    for (const au of await fixtureUnits('h264', false)) hls.input(au);
+    await hls.finish();
+    const names = [...hls.playlist!.matchAll(/^seg-\d+\.ts$/gm)].map((m) => m[0]);
+    assert.equal(names.length, 3);
+    for (const name of names) {
+      const parts = hls.pendingSegment(name);
+      assert.ok(parts, `${name} still served`);
+      const ts = Buffer.concat(parts);
+      assert.ok(ts.length > 188 && ts.length % 188 === 0 && ts[0] === 0x47 && ts[188] === 0x47, `${name} is whole TS`);
+    }
+    assert.equal(hls.pendingSegment('seg-0.ts'), undefined, 'a segment out of the playlist is dropped from memory');
+    assert.ok(warnings.some((w) => w.includes('HLS segment write failed')));
+    await hls.destroy();
+  } finally {
+    await rm(parent, { recursive: true, force: true });
+  }
+});
