@@ -10,6 +10,8 @@
 // dropped). cost-by-thread splits the engine's CPU per stream: main thread, ingest workers, other
 // threads (mostly V8's GC helpers). steal= is CPU time the hypervisor took from this VM during the
 // run (and its worst second): a run that drops frames under high steal was starved, not slow.
+// loop-delay-max is the main thread's longest event-loop delay: one long task (GC pause, blocking
+// call) shows there, a main thread that is merely short of CPU does not.
 // --udp dgram reads RTP with node:dgram instead of the udp-batch addon (recvmmsg, the default);
 // the sender sends each stream's frame with one UDP GSO send (udp-batch; the kernel cuts it into
 // the same datagrams), with one sendmmsg under --sender-sendmmsg, or with node:dgram per packet
@@ -21,7 +23,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { createMediaEngine, defaultIngestWorkers } from '../packages/media/src/media-engine.ts';
 import type { MediaStream } from '../packages/media/src/media-stream.ts';
@@ -308,6 +310,9 @@ try {
   const main0 = mainThreadCpuMs();
   const workers0 = (await engine.ingestWorkers?.usage()) ?? [];
   const elu0 = performance.eventLoopUtilization();
+  // one long task (a GC pause, a synchronous call) shows here; a main thread that is merely too slow does not
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const t0 = performance.now();
   const child = fork(new URL(import.meta.url).pathname, ['--sender', streams.map((s) => s.port).join(','), '--seconds', String(SECONDS), ...(SENDER_DGRAM ? ['--sender-dgram'] : []), ...(SENDER_SENDMMSG ? ['--sender-sendmmsg'] : []), ...(IN_STEP ? ['--in-step'] : [])], {
     execArgv: ['--import', 'tsx'],
@@ -341,6 +346,7 @@ try {
     await new Promise((r) => setTimeout(r, 1000));
   }
   clearInterval(sampler);
+  loopDelay.disable();
   const stolenMs = stealMs() - steal0;
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
@@ -392,7 +398,7 @@ try {
     `media-streams outputs=${outputs || 'none'} workers=${WORKERS} udp=${UDP_RECEIVE} sender=${report.mode} gops=${IN_STEP ? 'in-step' : 'staggered'} hls-fs=${fileSystemOf(hlsDir)} streams=${N} seconds=${SECONDS} sent=${report.sent} received=${received} missing=${missing} rtp-lost=${lost} ` +
       `lossy-streams=${lossyStreams} silent-streams=${silentStreams} send-errors=${report.sendErrors} loss=${((missing / report.sent) * 100).toFixed(3)}% dgram/s=${Math.round(report.sent / (report.wallMs / 1000))} ` +
       `frames=${frames}/${N * SECONDS * FPS} dropped-frames=${droppedFrames} backlog-at-sender-end=${backlog.toFixed(1)}% loop-util=${(eluSend * 100).toFixed(0)}%` +
-      `${workerElu.length ? `(workers ${workerElu.map((u) => `${(u * 100).toFixed(0)}%`).join(',')})` : ''} ` +
+      `${workerElu.length ? `(workers ${workerElu.map((u) => `${(u * 100).toFixed(0)}%`).join(',')})` : ''} loop-delay-max=${(loopDelay.max / 1e6).toFixed(0)}ms ` +
       `engine-cpu=${secs(engineCpuMs)}s(${engineCpu.toFixed(0)}%core; main ${secs(mainCpuMs)}s, workers ${secs(workersCpuMs)}s, other threads ${secs(engineCpuMs - mainCpuMs - workersCpuMs)}s) cost=${perStream.toFixed(2)}%core/stream ` +
       `cost-by-thread=main ${perStreamOf(mainCpuMs)}/workers ${perStreamOf(workersCpuMs)}/other ${perStreamOf(engineCpuMs - mainCpuMs - workersCpuMs)} ` +
       `sender-cpu=${((report.cpuMs / report.wallMs) * 100).toFixed(0)}%core ` +

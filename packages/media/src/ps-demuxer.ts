@@ -64,9 +64,10 @@ interface PesState {
 interface PendingFrame {
   pts: number;
   dts: number;
+  /** the bytes after the owned ones */
   views: Buffer[];
   bytes: number;
-  /** transient input: views[0] holds the first `owned` bytes in the demuxer's own buffer */
+  /** transient input: the first `owned` bytes are in the demuxer's own buffer (its store) */
   owned: number;
 }
 
@@ -150,22 +151,37 @@ export class PsDemuxer {
     if (this.#audio) this.#audioStore = this.#own(this.#audio, this.#audioStore);
   }
 
-  /** Moves the frame's views after its owned part into `store` (grown when short); returns the store. */
+  /** Moves the frame's views into `store` after its owned bytes (grown when short); returns the store. */
   #own(f: PendingFrame, store: Buffer): Buffer {
-    if (f.owned === f.bytes) return store;
+    if (f.views.length === 0) return store;
     if (store.length < f.bytes) {
       const grown = Buffer.allocUnsafeSlow(Math.max(f.bytes, 2 * store.length, 16 * 1024));
       store.copy(grown, 0, 0, f.owned);
       store = grown;
     }
     let o = f.owned;
-    for (let i = f.owned > 0 ? 1 : 0; i < f.views.length; i++) {
-      store.set(f.views[i], o);
-      o += f.views[i].length;
+    for (const v of f.views) {
+      store.set(v, o);
+      o += v.length;
     }
-    f.views = [store.subarray(0, f.bytes)];
+    // no view of the store is made per packet (this runs for every one): see #viewsOf
+    f.views.length = 0;
     f.owned = f.bytes;
     return store;
+  }
+
+  /** All of the frame's bytes as views, its owned ones first. */
+  #viewsOf(f: PendingFrame): Buffer[] {
+    if (f.owned === 0) return f.views;
+    return [(f === this.#video ? this.#videoStore : this.#audioStore).subarray(0, f.owned), ...f.views];
+  }
+
+  /** The frame's bytes in one buffer (valid until the next input in transient mode). */
+  #bytesOf(f: PendingFrame, kind: 'video' | 'audio'): Buffer {
+    if (!this.#transient || (f.owned === 0 && f.views.length === 1)) return joinViews(f.views, f.bytes);
+    // the last packet's bytes are appended to those the store holds: one copy less than a join
+    if (kind === 'video') return (this.#videoStore = this.#own(f, this.#videoStore)).subarray(0, f.bytes);
+    return (this.#audioStore = this.#own(f, this.#audioStore)).subarray(0, f.bytes);
   }
 
   /** End of input: emits the frame in progress if it is complete. */
@@ -496,7 +512,7 @@ export class PsDemuxer {
     const q = this.#q;
     const end = frame.bytes;
     // a start code may straddle the frame's end: look 3 bytes into what follows
-    const joined = Buffer.concat([...frame.views, q.peek(Math.min(3, q.length))]);
+    const joined = Buffer.concat([...this.#viewsOf(frame), q.peek(Math.min(3, q.length))]);
     let at = joined.indexOf(START_CODE, from);
     while (at !== -1 && at < end && (at + 3 >= joined.length || joined[at + 3] < 0xb9)) at = joined.indexOf(START_CODE, at + 1);
     if (at === -1 || at >= end) return false;
@@ -577,9 +593,12 @@ export class PsDemuxer {
     const f = this.#video;
     if (!f || f.bytes === 0) return false;
     // joined so start codes cut between two packets are seen; only PTS-less streams come here
-    const v = f.views.length === 1 ? f.views[0] : Buffer.concat(f.views, f.bytes);
-    f.views = [v]; // the join is kept, so emitting the frame does not copy it again
-    f.owned = 0; // (not in the store any more)
+    const all = this.#viewsOf(f);
+    const v = all.length === 1 ? all[0] : Buffer.concat(all, f.bytes);
+    if (all.length > 1) {
+      f.views = [v]; // the join is kept, so emitting the frame does not copy it again
+      f.owned = 0; // (not in the store any more)
+    }
     for (let i = v.indexOf(START_CODE); i !== -1 && i + 3 < v.length; i = v.indexOf(START_CODE, i + 3)) {
       if (isVcl(codec, v[i + 3])) return true;
     }
@@ -590,8 +609,7 @@ export class PsDemuxer {
     const f = this.#video;
     this.#video = undefined;
     if (!f || f.bytes === 0) return;
-    if (this.#transient && f.views.length > 1) this.#videoStore = this.#own(f, this.#videoStore);
-    const data = joinViews(f.views, f.bytes);
+    const data = this.#bytesOf(f, 'video');
     const type = this.#psm.get(this.#videoId);
     let codec: VideoCodec | undefined = type === undefined ? undefined : VIDEO_TYPES[type];
     if (type !== undefined && codec === undefined) {
@@ -620,8 +638,7 @@ export class PsDemuxer {
     const f = this.#audio;
     this.#audio = undefined;
     if (!f || f.bytes === 0) return;
-    if (this.#transient && f.views.length > 1) this.#audioStore = this.#own(f, this.#audioStore);
-    const data = joinViews(f.views, f.bytes);
+    const data = this.#bytesOf(f, 'audio');
     const type = this.#psm.get(this.#audioId);
     let codec: AudioCodec | undefined = type === undefined ? undefined : AUDIO_TYPES[type];
     if (type !== undefined && codec === undefined) {
