@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { freePort } from '../../../scripts/test-services.mjs';
+import { npmStartArgs } from './support/e2e-gateway.ts';
 
 // `npm start` as operators run it: the real process, its exit codes and its messages.
 
@@ -21,7 +22,7 @@ interface Run {
 }
 
 function startMain(env: Record<string, string>): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/gateway-api/src/main.ts'], {
+  const child = spawn(process.execPath, npmStartArgs(), {
     cwd: root,
     env: {
       PATH: process.env.PATH,

@@ -1,14 +1,22 @@
-// Runs the real gateway (`node --import tsx packages/gateway-api/src/main.ts`) as a child process
+// Runs the real gateway (`npm start`'s node command) as a child process
 // on free loopback ports with a temp data dir, and talks to it over its REST API. Used by the
 // end-to-end tests and the play benchmarks; kill('SIGKILL') is the crash of the restart test.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EPHEMERAL_LOW, freePort } from '../../../../scripts/test-services.mjs';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+
+/** The arguments `npm start` gives node (package.json), so tests run the gateway as users do. */
+export function npmStartArgs(): string[] {
+  const start = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const [node, ...args] = start.trim().split(/\s+/);
+  if (node !== 'node') throw new Error(`npm start does not run node directly: ${start}`);
+  return args;
+}
 
 export interface GatewayProcess {
   readonly api: string;
@@ -81,7 +89,7 @@ async function startGatewayOnce(o: GatewayOptions & { dataDir: string }): Promis
     ...o.env,
   };
   const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GB_') && k !== 'DATABASE_URL' && k !== 'REDIS_URL'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/gateway-api/src/main.ts'], {
+  const child = spawn(process.execPath, npmStartArgs(), {
     cwd: repoRoot,
     env: { ...cleanEnv, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
