@@ -183,12 +183,13 @@ export class HlsSegmenter implements LiveHlsSegmenter {
   #writes: Promise<void> = Promise.resolve();
 
   #onSegment(name: string): void {
-    const data = Buffer.concat(this.#segmentPackets);
+    this.#unwritten.set(name, Buffer.concat(this.#segmentPackets));
     this.#segmentPackets = [];
-    this.#unwritten.set(name, data);
     const path = join(this.#o.dir, name);
     this.#writes = this.#writes.then(async () => {
-      if (!this.#unwritten.has(name)) return; // already popped from the playlist
+      // looked up now, not captured: a segment that left the playlist before a slow disk got to it is let go
+      const data = this.#unwritten.get(name);
+      if (!data) return;
       try {
         await writeFile(`${path}.part`, data);
         await rename(`${path}.part`, path);

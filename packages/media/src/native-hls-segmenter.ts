@@ -75,7 +75,14 @@ export class NativeHlsSegmenter implements LiveHlsSegmenter {
   #next = 1;
   #segments: Segment[] = [];
   #playlist: string | null = null;
-  readonly #unwritten = new Map<string, Buffer[]>();
+  /**
+   * Segments not on disk yet: served from here. Only this map holds their bytes (not the queued
+   * write), so a segment that leaves the playlist before a slow disk got to it is let go: memory
+   * stays bounded by the playlist whatever the disk does.
+   */
+  readonly #unwritten = new Map<string, { parts: Buffer[]; slabs: Buffer[] }>();
+  /** the segment whose write is under way (its buffers are being read) */
+  #writing: string | undefined;
   /** TS output lives in slabs reused once their segment is on disk (no allocation in steady state) */
   readonly #slabs = new RecyclingSlabs();
   /** segments whose buffers pendingSegment() handed out (an HTTP response may still read them): never reused */
@@ -101,7 +108,7 @@ export class NativeHlsSegmenter implements LiveHlsSegmenter {
   }
 
   pendingSegment(name: string): Buffer[] | undefined {
-    const parts = this.#unwritten.get(name);
+    const parts = this.#unwritten.get(name)?.parts;
     if (parts) this.#lent.add(name);
     return parts;
   }
@@ -181,34 +188,47 @@ export class NativeHlsSegmenter implements LiveHlsSegmenter {
     const slabs = this.#slabs.seal();
     const duration = (endDts - this.#segStart) / 90000;
     this.#segStart = -1;
-    this.#unwritten.set(name, data);
-    const path = join(this.#o.dir, name);
-    const dirMade = this.#dirMade;
-    this.#writes = this.#writes.then(async () => {
-      if (!this.#unwritten.has(name)) return this.#release(name, slabs);
-      try {
-        await dirMade;
-        // no temporary name and rename: the playlist lives in memory and HTTP serves the segment
-        // from memory until this write is done, so nobody reads a half-written file
-        await writeFileOf(path, data);
-      } catch (err) {
-        // served from memory until it leaves the playlist; a partial file must not be served
-        this.#o.logger.warn({ err, path }, 'HLS segment write failed');
-        await unlink(path).catch(() => {});
-        return;
-      }
-      this.#unwritten.delete(name);
-      this.#release(name, slabs);
-    });
+    this.#unwritten.set(name, { parts: data, slabs });
+    this.#writes = this.#writes.then(() => this.#write(name));
     this.#segments.push({ name, duration, discontinuity: this.#discontinuity });
     this.#discontinuity = false;
     while (this.#segments.length > this.#o.playlistSize) {
       const old = this.#segments.shift()!;
       this.#seq++;
-      this.#unwritten.delete(old.name);
+      this.#forget(old.name);
       this.#writes = this.#writes.then(() => unlink(join(this.#o.dir, old.name)).catch(() => {}));
     }
     this.#writePlaylist(false);
+  }
+
+  async #write(name: string): Promise<void> {
+    const segment = this.#unwritten.get(name);
+    if (!segment) return; // left the playlist before its turn
+    const path = join(this.#o.dir, name);
+    this.#writing = name;
+    try {
+      await this.#dirMade;
+      // no temporary name and rename: the playlist lives in memory and HTTP serves the segment
+      // from memory until this write is done, so nobody reads a half-written file
+      await writeFileOf(path, segment.parts);
+    } catch (err) {
+      // served from memory until it leaves the playlist; a partial file must not be served
+      this.#o.logger.warn({ err, path }, 'HLS segment write failed');
+      await unlink(path).catch(() => {});
+      return;
+    } finally {
+      this.#writing = undefined;
+    }
+    if (this.#unwritten.get(name) === segment) this.#unwritten.delete(name);
+    this.#release(name, segment.slabs);
+  }
+
+  /** A segment left the playlist: its bytes go unless they are being written (the write lets them go). */
+  #forget(name: string): void {
+    const segment = this.#unwritten.get(name);
+    if (!segment) return;
+    this.#unwritten.delete(name);
+    if (this.#writing !== name) this.#release(name, segment.slabs);
   }
 
   /** The segment's bytes are on disk (or dropped): its slabs are reused unless a reader got them. */

@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -65,5 +69,48 @@ test('NativeHlsSegmenter serves a segment from memory when writing it to disk fa
     await hls.destroy();
   } finally {
     await rm(parent, { recursive: true, force: true });
+  }
+});
+
+test('NativeHlsSegmenter lets go of segments that leave the playlist while the disk is stuck', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const dir = await mkdtemp(join(tmpdir(), 'native-hls-'));
+  // a FIFO where the first segment goes: its open() waits for a reader, as a stalled disk would
+  const fifo = join(dir, 'seg-1.ts');
+  execFileSync('mkfifo', [fifo]);
+  // reading the FIFO lets the stuck write end (also when an assertion fails first: no hung test)
+  let drain: ReturnType<typeof createReadStream> | undefined;
+  const unblock = (): void => {
+    drain ??= createReadStream(fifo).resume();
+  };
+  try {
+    const hls = new NativeHlsSegmenter({ dir, segmentSeconds: 2, playlistSize: 2, logger });
+    const units = await fixtureUnits('h264', false);
+    let i = 0;
+    const feedUntil = (name: string): void => {
+      while (i < units.length && !hls.playlist?.includes(name)) hls.input(units[i++]!);
+    };
+    feedUntil('seg-1.ts');
+    await settle(); // seg-1's write is now stuck
+    feedUntil('seg-2.ts');
+    const seg2 = new WeakRef(hls.pendingSegment('seg-2.ts')!);
+    while (i < units.length) hls.input(units[i++]!);
+    assert.ok(!hls.playlist!.includes('seg-2.ts'), 'seg-2 left the playlist');
+    await settle();
+    gc();
+    assert.equal(seg2.deref(), undefined, 'nothing holds a segment that left the playlist');
+    // the disk comes back: the stuck write ends and the segments still listed reach it
+    unblock();
+    await hls.finish();
+    const names = [...hls.playlist!.matchAll(/^seg-\d+\.ts$/gm)].map((m) => m[0]);
+    const files = await readdir(dir);
+    for (const name of names) assert.ok(files.includes(name), `${name} on disk`);
+    await hls.destroy();
+  } finally {
+    unblock();
+    await settle();
+    drain?.destroy();
+    await rm(dir, { recursive: true, force: true });
   }
 });
