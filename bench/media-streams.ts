@@ -11,7 +11,8 @@
 // threads (mostly V8's GC helpers). steal= is CPU time the hypervisor took from this VM during the
 // run (and its worst second): a run that drops frames under high steal was starved, not slow.
 // loop-delay-max is the main thread's longest event-loop delay: one long task (GC pause, blocking
-// call) shows there, a main thread that is merely short of CPU does not.
+// call) shows there, a main thread that is merely short of CPU does not; in brackets, when each
+// delay over 0.5 s began (seconds into the run) and how long it was.
 // --udp dgram reads RTP with node:dgram instead of the udp-batch addon (recvmmsg, the default);
 // the sender sends each stream's frame with one UDP GSO send (udp-batch; the kernel cuts it into
 // the same datagrams), with one sendmmsg under --sender-sendmmsg, or with node:dgram per packet
@@ -314,6 +315,14 @@ try {
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   const t0 = performance.now();
+  // when the long tasks happened (s into the run: start-up, mid-run, drain) and how long they were
+  const longTasks: string[] = [];
+  let tick = t0;
+  const taskWatch = setInterval(() => {
+    const now = performance.now();
+    if (now - tick > 600) longTasks.push(`${((tick - t0) / 1000).toFixed(1)}s+${((now - tick - 100) / 1000).toFixed(1)}`);
+    tick = now;
+  }, 100);
   const child = fork(new URL(import.meta.url).pathname, ['--sender', streams.map((s) => s.port).join(','), '--seconds', String(SECONDS), ...(SENDER_DGRAM ? ['--sender-dgram'] : []), ...(SENDER_SENDMMSG ? ['--sender-sendmmsg'] : []), ...(IN_STEP ? ['--in-step'] : [])], {
     execArgv: ['--import', 'tsx'],
   });
@@ -347,6 +356,7 @@ try {
   }
   clearInterval(sampler);
   loopDelay.disable();
+  clearInterval(taskWatch);
   const stolenMs = stealMs() - steal0;
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
@@ -398,7 +408,7 @@ try {
     `media-streams outputs=${outputs || 'none'} workers=${WORKERS} udp=${UDP_RECEIVE} sender=${report.mode} gops=${IN_STEP ? 'in-step' : 'staggered'} hls-fs=${fileSystemOf(hlsDir)} streams=${N} seconds=${SECONDS} sent=${report.sent} received=${received} missing=${missing} rtp-lost=${lost} ` +
       `lossy-streams=${lossyStreams} silent-streams=${silentStreams} send-errors=${report.sendErrors} loss=${((missing / report.sent) * 100).toFixed(3)}% dgram/s=${Math.round(report.sent / (report.wallMs / 1000))} ` +
       `frames=${frames}/${N * SECONDS * FPS} dropped-frames=${droppedFrames} backlog-at-sender-end=${backlog.toFixed(1)}% loop-util=${(eluSend * 100).toFixed(0)}%` +
-      `${workerElu.length ? `(workers ${workerElu.map((u) => `${(u * 100).toFixed(0)}%`).join(',')})` : ''} loop-delay-max=${(loopDelay.max / 1e6).toFixed(0)}ms ` +
+      `${workerElu.length ? `(workers ${workerElu.map((u) => `${(u * 100).toFixed(0)}%`).join(',')})` : ''} loop-delay-max=${(loopDelay.max / 1e6).toFixed(0)}ms(${longTasks.join(',') || 'none over 0.5 s'}) ` +
       `engine-cpu=${secs(engineCpuMs)}s(${engineCpu.toFixed(0)}%core; main ${secs(mainCpuMs)}s, workers ${secs(workersCpuMs)}s, other threads ${secs(engineCpuMs - mainCpuMs - workersCpuMs)}s) cost=${perStream.toFixed(2)}%core/stream ` +
       `cost-by-thread=main ${perStreamOf(mainCpuMs)}/workers ${perStreamOf(workersCpuMs)}/other ${perStreamOf(engineCpuMs - mainCpuMs - workersCpuMs)} ` +
       `sender-cpu=${((report.cpuMs / report.wallMs) * 100).toFixed(0)}%core ` +
