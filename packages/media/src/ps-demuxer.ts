@@ -15,6 +15,17 @@ const PSM_LOOKAHEAD = 4096;
 
 /** Frames are short-lived (the outputs copy them): one allocator for every demuxer of the thread. */
 const frameSlabs = new SlabAllocator();
+/**
+ * The first `00 00 01 xx` at or after `from` with xx >= 0xB9 (pack, system header, PSM, PES: never
+ * inside H.264/H.265 Annex-B data, whose NAL headers are < 0x80), or one whose xx is past the end;
+ * -1 if none.
+ */
+function findSystemStartCode(buf: Buffer, from: number): number {
+  let at = buf.indexOf(START_CODE, from);
+  while (at !== -1 && at + 3 < buf.length && buf[at + 3] < 0xb9) at = buf.indexOf(START_CODE, at + 3);
+  return at;
+}
+
 /** The bytes of a frame's views in one buffer (a view itself when there is only one). */
 function joinViews(views: Buffer[], bytes: number): Buffer {
   if (views.length === 1) return views[0];
@@ -358,8 +369,7 @@ export class PsDemuxer {
       }
       if (end === -1) {
         const buf = q.coalesce();
-        let at = buf.indexOf(START_CODE, 6);
-        while (at !== -1 && at + 3 < buf.length && buf[at + 3] < 0xb9) at = buf.indexOf(START_CODE, at + 3);
+        const at = findSystemStartCode(buf, 6);
         if (at === -1 || at + 3 >= buf.length) {
           if (buf.length < PSM_LOOKAHEAD) return false;
           q.skip(4);
@@ -502,9 +512,9 @@ export class PsDemuxer {
   }
 
   /**
-   * `00 00 01 >= B9` in the video frame's bytes after `from` (never inside H.264/H.265 Annex-B data,
-   * whose NAL headers are < 0x80) means a PES length lied or bytes went missing: the frame is cut
-   * there and the bytes after it are queued again. False if there is none.
+   * A system start code (findSystemStartCode) in the video frame's bytes after `from` means a PES
+   * length lied or bytes went missing: the frame is cut there and the bytes after it are queued
+   * again. False if there is none.
    */
   #cutAtHiddenStartCode(from: number): boolean {
     const frame = this.#video;
@@ -513,9 +523,8 @@ export class PsDemuxer {
     const end = frame.bytes;
     // a start code may straddle the frame's end: look 3 bytes into what follows
     const joined = Buffer.concat([...this.#viewsOf(frame), q.peek(Math.min(3, q.length))]);
-    let at = joined.indexOf(START_CODE, from);
-    while (at !== -1 && at < end && (at + 3 >= joined.length || joined[at + 3] < 0xb9)) at = joined.indexOf(START_CODE, at + 1);
-    if (at === -1 || at >= end) return false;
+    const at = findSystemStartCode(joined, from);
+    if (at === -1 || at >= end || at + 3 >= joined.length) return false;
     frame.views = [joined.subarray(0, at)];
     frame.bytes = at;
     frame.owned = 0;
@@ -546,8 +555,7 @@ export class PsDemuxer {
   #takeUnbounded(atEnd: boolean): boolean {
     const frame = this.#pes!.kind === 'video' ? this.#video! : this.#audio!;
     const buf = this.#q.coalesce();
-    let at = buf.indexOf(START_CODE);
-    while (at !== -1 && at + 3 < buf.length && buf[at + 3] < 0xb9) at = buf.indexOf(START_CODE, at + 3);
+    const at = findSystemStartCode(buf, 0);
     let n: number;
     if (at !== -1 && at + 3 < buf.length) n = at;
     else n = atEnd ? buf.length : Math.max(0, buf.length - 3);

@@ -66,3 +66,18 @@ test('ByteQueue.startCodePrefixAtEnd() counts the trailing 00 / 00 00 / 00 00 01
   }
   assert.equal(new ByteQueue().startCodePrefixAtEnd(), 0, 'empty queue');
 });
+
+test('ByteQueue.unshift() puts bytes back in front, after part of the first chunk was read', () => {
+  const q = new ByteQueue();
+  q.push(Buffer.from([1, 2, 3, 4]));
+  q.push(Buffer.from([5, 6]));
+  q.skip(2);
+  q.unshift(Buffer.from([9, 8]));
+  q.unshift(Buffer.alloc(0));
+  assert.equal(q.length, 6);
+  assert.deepEqual([...q.peek(6)], [9, 8, 3, 4, 5, 6]);
+  assert.equal(q.findStartCode(6, 0, 0xff), -1);
+  const taken: Buffer[] = [];
+  q.take(3, taken);
+  assert.deepEqual([...Buffer.concat(taken)], [9, 8, 3]);
+});
